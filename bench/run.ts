@@ -1,0 +1,235 @@
+/**
+ * npm run bench: each figure beside a baseline measured in the same run on the same machine, because this
+ * machine is shared and noisy: the ratios are what to compare across runs, not the absolute numbers.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createDecipheriv, createCipheriv, randomBytes } from "node:crypto";
+import { readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import path from "node:path";
+import autocannon from "autocannon";
+import { loadConfig } from "../src/config.js";
+import { createServices } from "../src/services.js";
+import { LocalEngine } from "../src/engines/local/index.js";
+import type { EngineRequest, OutputFormat } from "../src/engines/types.js";
+import { tempDir } from "../test/helpers/db.js";
+import { fetchLoop } from "./loadgen.js";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
+const results: string[] = [];
+
+function report(line: string) {
+  results.push(line);
+  console.log(line);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitUp(url: string) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function load(opts: autocannon.Options): Promise<autocannon.Result> {
+  return autocannon({ duration: DURATION, ...opts });
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const req = (prompt: string, width: number, height: number, format: OutputFormat): EngineRequest => ({
+  prompt,
+  width,
+  height,
+  seed: 7,
+  format,
+  images: [],
+  model: "zekron-image-1",
+  signal: new AbortController().signal,
+});
+
+const PROMPT = "A serene mountain landscape at golden hour";
+
+async function main() {
+  const dataDir = tempDir("zekron-bench-");
+  const port = await freePort();
+  const env = {
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "warn",
+    ZEKRON_DATA_DIR: dataDir,
+    ZEKRON_ADMIN_TOKEN: "bench-admin-token-0123456789",
+    ZEKRON_DEMO_TENANT: "false",
+    ZEKRON_RATE_LIMIT_PER_MINUTE: "1000000",
+    ZEKRON_MAX_CONCURRENT: "1000",
+  };
+
+  // Prepare a tenant and a 1 MiB stored image directly, on the data dir the server will use.
+  const setup = await createServices(loadConfig(env));
+  const tenant = await setup.tenants.create("bench", 1_000_000 * 1_000_000, Date.now());
+  const { key } = await setup.tenants.createKey(tenant.id, { name: "bench" }, Date.now());
+  const mib = randomBytes(1024 * 1024);
+  const image = await setup.images.put(tenant.id, "job_bench", mib, "image/png", 1, 1);
+  await setup.db.kysely.insertInto("images").values(image).execute();
+  await setup.close();
+
+  const server: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/main.ts")], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await waitUp(`${base}/healthz`);
+  const auth = { authorization: `Bearer ${key}` };
+
+  // 1. Authenticated GET /v1/balance against a bare Fastify route returning the same JSON.
+  const balanceBody = await (await fetch(`${base}/v1/balance`, { headers: auth })).text();
+  const barePort = await freePort();
+  const bare = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "bench/bare.ts")], {
+    env: { ...process.env, PORT: String(barePort), BARE_BODY: balanceBody },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  await waitUp(`http://127.0.0.1:${barePort}/v1/balance`);
+  const bareRes = await load({ url: `http://127.0.0.1:${barePort}/v1/balance`, connections: 50 });
+  bare.kill("SIGTERM");
+  const balRes = await load({ url: `${base}/v1/balance`, connections: 50, headers: auth });
+  report(
+    `balance: ${balRes.requests.average.toFixed(0)} req/s (non-2xx ${balRes.non2xx}) vs bare Fastify ` +
+      `${bareRes.requests.average.toFixed(0)} req/s = ${(balRes.requests.average / bareRes.requests.average).toFixed(2)} (target >= 0.5)`,
+  );
+
+  // 2a. Engine render time, then one client through the platform: overhead = latency - render time.
+  const engine = new LocalEngine();
+  const renders: number[] = [];
+  for (let i = 0; i < 60; i++) {
+    const t0 = performance.now();
+    await engine.generate(req(PROMPT, 256, 256, "png"));
+    renders.push(performance.now() - t0);
+  }
+  renders.sort((a, b) => a - b);
+  const genBody = JSON.stringify({ prompt: PROMPT, size: "256x256", seed: 7 });
+  const lat: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t0 = performance.now();
+    const r = await fetch(`${base}/v1/generate`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: genBody,
+    });
+    await r.arrayBuffer();
+    lat.push(performance.now() - t0);
+    if (r.status !== 200) throw new Error(`generate answered ${r.status}`);
+  }
+  lat.sort((a, b) => a - b);
+  const r50 = pct(renders, 50);
+  report(
+    `generate 256x256, 1 client: p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms; ` +
+      `engine alone p50 ${r50.toFixed(1)} ms, p99 ${pct(renders, 99).toFixed(1)} ms; ` +
+      `overhead p50 ${(pct(lat, 50) - r50).toFixed(1)} ms (target <= 3), p99 ${(pct(lat, 99) - pct(renders, 99)).toFixed(1)} ms`,
+  );
+
+  // 2b. 50 concurrent clients against the engine rendering the same requests directly, 2 at a time.
+  const directStart = performance.now();
+  let direct = 0;
+  await Promise.all(
+    Array.from({ length: 2 }, async () => {
+      while (performance.now() - directStart < DURATION * 1000) {
+        await engine.generate(req(PROMPT, 256, 256, "png"));
+        direct++;
+      }
+    }),
+  );
+  const directRate = direct / ((performance.now() - directStart) / 1000);
+  const genRes = await load({
+    url: `${base}/v1/generate`,
+    method: "POST",
+    connections: 50,
+    headers: { ...auth, "content-type": "application/json" },
+    body: genBody,
+  });
+  report(
+    `generate 256x256, 50 clients: ${genRes.requests.average.toFixed(1)} gen/s (non-2xx ${genRes.non2xx}) vs engine direct ` +
+      `${directRate.toFixed(1)} gen/s = ${(genRes.requests.average / directRate).toFixed(2)} (target >= 0.7)`,
+  );
+
+  // 3. GET /v1/images/{token} of 1 MiB against plain AES-256-GCM decryption of the same bytes.
+  const k = randomBytes(32);
+  const iv = randomBytes(12);
+  const c = createCipheriv("aes-256-gcm", k, iv);
+  const ct = Buffer.concat([c.update(mib), c.final()]);
+  const tag = c.getAuthTag();
+  const decStart = performance.now();
+  let decs = 0;
+  while (performance.now() - decStart < 2000) {
+    const d = createDecipheriv("aes-256-gcm", k, iv);
+    d.setAuthTag(tag);
+    Buffer.concat([d.update(ct), d.final()]);
+    decs++;
+  }
+  const decMBs = decs / ((performance.now() - decStart) / 1000); // MiB/s
+  const imgRes = await fetchLoop(`${base}/v1/images/${image.token}`, {
+    connections: 4,
+    seconds: DURATION,
+    headers: auth,
+  });
+  const imgMBs = imgRes.bytesPerSec / 1048576;
+  report(
+    `image 1 MiB: ${imgMBs.toFixed(0)} MiB/s (${imgRes.requestsPerSec.toFixed(0)} req/s, errors ${imgRes.errors}) vs AES-256-GCM decrypt ` +
+      `${decMBs.toFixed(0)} MiB/s = ${(imgMBs / decMBs).toFixed(2)} (target >= 0.7)`,
+  );
+
+  // 4. Local engine render time per size and format.
+  const sizes: [number, number][] = [
+    [256, 256],
+    [512, 512],
+    [1024, 1024],
+    [1536, 1024],
+    [2048, 2048],
+  ];
+  for (const [w, h] of sizes) {
+    const cells: string[] = [];
+    for (const f of ["png", "jpeg", "webp"] as const) {
+      const times: number[] = [];
+      const n = w >= 2048 ? 3 : w >= 1024 ? 5 : 15;
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        await engine.generate(req(PROMPT, w, h, f));
+        times.push(performance.now() - t0);
+      }
+      times.sort((a, b) => a - b);
+      cells.push(`${f} ${pct(times, 50).toFixed(0)} ms`);
+    }
+    report(`render ${w}x${h}: ${cells.join(", ")}`);
+  }
+
+  // 5. The server's peak RSS over the whole run.
+  report(`server peak RSS: ${peakRssMb(server.pid!).toFixed(0)} MB (target < 400)`);
+  server.kill("SIGTERM");
+  await new Promise((r) => server.once("exit", r));
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,147 @@
+import { z } from "zod";
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { message: "must be a whole number" })
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { message: `must be between ${min} and ${max}` });
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${protocols.map((p) => p + "//").join(" or ")}` },
+  );
+
+const EnvSchema = z.object({
+  PORT: int(0, 65535).default(8080),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  ZEKRON_DATA_DIR: z.string().min(1).default("./data"),
+  ZEKRON_ADMIN_TOKEN: z.string().min(16, { message: "must be at least 16 characters" }).optional(),
+  ZEKRON_MASTER_KEY: z
+    .string()
+    .refine((v) => decodeMasterKey(v) !== null, {
+      message: "must be 32 bytes as 64 hex characters or base64 (try: openssl rand -base64 32)",
+    })
+    .optional(),
+  ZEKRON_PUBLIC_URL: url(["http:", "https:"])
+    .transform((v) => v.replace(/\/+$/, ""))
+    .optional(),
+  DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
+  REDIS_URL: url(["redis:", "rediss:"]).optional(),
+  ZEKRON_BLOB_URL: z
+    .string()
+    .refine((v) => v.startsWith("file://") || v.startsWith("/") || v.startsWith("."), {
+      message: "only a filesystem path (or file:// URL) is supported in this version; s3:// is not yet",
+    })
+    .optional(),
+  ZEKRON_CONFIG: z
+    .string()
+    .refine(() => false, { message: "engine configuration files are not supported in this version yet" })
+    .optional(),
+  ZEKRON_WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  ZEKRON_IMAGE_TTL_SECONDS: int(60, 365 * 86400).default(86400),
+  ZEKRON_MAX_PROMPT_LENGTH: int(1, 100_000).default(2000),
+  ZEKRON_BODY_LIMIT_MB: int(1, 200).default(25),
+  ZEKRON_MAX_INPUT_MEGAPIXELS: int(1, 268).default(25),
+  ZEKRON_RATE_LIMIT_PER_MINUTE: int(1, 1_000_000).default(60),
+  ZEKRON_MAX_CONCURRENT: int(1, 10_000).default(5),
+  ZEKRON_WORKER_CONCURRENCY: int(1, 256).default(2),
+  ZEKRON_SYNC_TIMEOUT_SECONDS: int(1, 3600).default(120),
+  ZEKRON_ENGINE_TIMEOUT_SECONDS: int(1, 86400).default(300),
+  ZEKRON_DEMO_TENANT: bool.default(true),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: Env["LOG_LEVEL"];
+  dataDir: string;
+  adminToken?: string;
+  masterKey?: Buffer;
+  publicUrl?: string;
+  databaseUrl?: string;
+  redisUrl?: string;
+  blobDir: string;
+  webhookAllowPrivate: boolean;
+  imageTtlSeconds: number;
+  maxPromptLength: number;
+  bodyLimitBytes: number;
+  maxInputPixels: number;
+  rateLimitPerMinute: number;
+  maxConcurrent: number;
+  workerConcurrency: number;
+  syncTimeoutMs: number;
+  engineTimeoutMs: number;
+  demoTenant: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly lines: string[]) {
+    super(lines.join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+export function decodeMasterKey(v: string): Buffer | null {
+  if (/^[0-9a-fA-F]{64}$/.test(v)) return Buffer.from(v, "hex");
+  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(v)) {
+    const buf = Buffer.from(v, "base64");
+    if (buf.length === 32) return buf;
+  }
+  return null;
+}
+
+/** Parses the environment once; a bad value throws a ConfigError naming each bad setting. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset, as a shell `FOO=` intends.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `Invalid setting ${String(i.path[0] ?? "?")}: ${i.message}`),
+    );
+  }
+  const e = parsed.data;
+  const blob = e.ZEKRON_BLOB_URL;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    dataDir: e.ZEKRON_DATA_DIR,
+    adminToken: e.ZEKRON_ADMIN_TOKEN,
+    masterKey: e.ZEKRON_MASTER_KEY ? (decodeMasterKey(e.ZEKRON_MASTER_KEY) ?? undefined) : undefined,
+    publicUrl: e.ZEKRON_PUBLIC_URL,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    blobDir: blob
+      ? blob.startsWith("file://")
+        ? new URL(blob).pathname
+        : blob
+      : `${e.ZEKRON_DATA_DIR}/blobs`,
+    webhookAllowPrivate: e.ZEKRON_WEBHOOK_ALLOW_PRIVATE,
+    imageTtlSeconds: e.ZEKRON_IMAGE_TTL_SECONDS,
+    maxPromptLength: e.ZEKRON_MAX_PROMPT_LENGTH,
+    bodyLimitBytes: e.ZEKRON_BODY_LIMIT_MB * 1024 * 1024,
+    maxInputPixels: e.ZEKRON_MAX_INPUT_MEGAPIXELS * 1_000_000,
+    rateLimitPerMinute: e.ZEKRON_RATE_LIMIT_PER_MINUTE,
+    maxConcurrent: e.ZEKRON_MAX_CONCURRENT,
+    workerConcurrency: e.ZEKRON_WORKER_CONCURRENCY,
+    syncTimeoutMs: e.ZEKRON_SYNC_TIMEOUT_SECONDS * 1000,
+    engineTimeoutMs: e.ZEKRON_ENGINE_TIMEOUT_SECONDS * 1000,
+    demoTenant: e.ZEKRON_DEMO_TENANT,
+  };
+}

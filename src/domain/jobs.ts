@@ -1,0 +1,526 @@
+import { EventEmitter } from "node:events";
+import { randomInt } from "node:crypto";
+import { sql, type Kysely } from "kysely";
+import type { Logger } from "pino";
+import type { Database, ImageRow, Job, JobStatus } from "../db/schema.js";
+import { OPEN_STATUSES } from "../db/schema.js";
+import type { Engine, OutputFormat, SourceImage } from "../engines/types.js";
+import { EngineError, MIME_TYPES } from "../engines/types.js";
+import type { JobQueue, JobRef } from "../queue/types.js";
+import type { SealedStore } from "../storage/envelope.js";
+import { ApiError } from "../errors.js";
+import { iso, type Clock } from "../clock.js";
+import { newId } from "./ids.js";
+import { formatMoney } from "./money.js";
+import { capture, hold, release } from "./ledger.js";
+import { sniffFormat } from "./uploads.js";
+import type { ImageService } from "./images.js";
+
+export interface Idempotency {
+  key: string;
+  /** Hash of what the request asked for: the same key with another request is a 422. */
+  hash: string;
+}
+
+/** Called inside the transaction that ends a job (the webhook outbox), and after it commits. */
+export interface TerminalHooks {
+  inTransaction(tx: Kysely<Database>, job: Job): Promise<void>;
+  afterCommit(job: Job): void;
+}
+
+export interface SubmitInput {
+  tenantId: string;
+  keyId: string;
+  model: string;
+  prompt: string;
+  negativePrompt?: string;
+  width: number;
+  height: number;
+  seed?: number;
+  format: OutputFormat;
+  images: SourceImage[];
+  cost: number;
+  /** False for zero data retention: the image goes back inline only and is never written. */
+  store: boolean;
+  dailyAllowance?: number | null;
+  monthlyAllowance?: number | null;
+  webhookUrl?: string | null;
+  idempotency?: Idempotency;
+}
+
+/** What a finished job hands to whoever waits for it in this process. */
+export interface Outcome {
+  job: Job;
+  image?: ImageRow;
+  /** The encoded bytes, when this process produced them (saves reading them back). */
+  bytes?: Buffer;
+}
+
+/** A job that crashed the process this many times is failed and refunded instead of run again. */
+const MAX_ATTEMPTS = 3;
+const PROGRESS_WRITE_MS = 500;
+/** Idempotency keys are remembered this long. */
+export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+
+/**
+ * The one path every generation takes: hold and job row in one transaction, then the queue, then the
+ * engine, then capture (or release) and the terminal status in one transaction. Terminal transitions are
+ * compare-and-set on the status, so whichever of completion, failure or cancel comes first wins and the
+ * money moves once.
+ */
+export class JobService {
+  private readonly events = new EventEmitter();
+  /** Source images of jobs submitted by this process, so a worker here need not read them back. */
+  private readonly inputs = new Map<string, SourceImage[]>();
+  private readonly controllers = new Map<string, AbortController>();
+  private hooks?: TerminalHooks;
+
+  constructor(
+    private readonly deps: {
+      db: Kysely<Database>;
+      engine: Engine;
+      images: ImageService;
+      store: SealedStore;
+      queue: JobQueue;
+      clock: Clock;
+      engineTimeoutMs: number;
+      log: Logger;
+    },
+  ) {
+    this.events.setMaxListeners(0);
+  }
+
+  start(): void {
+    this.deps.queue.start((ref) => this.run(ref));
+  }
+
+  setTerminalHooks(hooks: TerminalHooks): void {
+    this.hooks = hooks;
+  }
+
+  /** Every change of a job (running, progress, terminal) as it happens in this process. */
+  subscribe(jobId: string, fn: (o: Outcome) => void): () => void {
+    this.events.on(jobId, fn);
+    return () => this.events.off(jobId, fn);
+  }
+
+  /**
+   * The job an Idempotency-Key already stands for, or undefined. Throws idempotency_mismatch when the key
+   * was used for a different request. Keys older than 24 h are forgotten.
+   */
+  async findIdempotent(tenantId: string, idem: Idempotency): Promise<Job | undefined> {
+    const { db, clock } = this.deps;
+    const row = await db
+      .selectFrom("idempotency_keys")
+      .selectAll()
+      .where("tenant_id", "=", tenantId)
+      .where("key", "=", idem.key)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    if (Date.parse(row.created_at) + IDEMPOTENCY_TTL_MS <= clock.now()) {
+      await db
+        .deleteFrom("idempotency_keys")
+        .where("tenant_id", "=", tenantId)
+        .where("key", "=", idem.key)
+        .where("created_at", "=", row.created_at)
+        .execute();
+      return undefined;
+    }
+    if (row.request_hash !== idem.hash) {
+      throw new ApiError(
+        "idempotency_mismatch",
+        "This Idempotency-Key was already used with a different request",
+      );
+    }
+    return this.get(row.job_id);
+  }
+
+  /**
+   * Holds the price and creates the job in one transaction, then queues it. With an Idempotency-Key,
+   * the key is claimed in the same transaction, so of many parallel requests exactly one creates a job
+   * and the others get that job back (`replayed`).
+   */
+  async submit(input: SubmitInput): Promise<{ job: Job; replayed: boolean }> {
+    if (input.idempotency) {
+      const existing = await this.findIdempotent(input.tenantId, input.idempotency);
+      if (existing) return { job: existing, replayed: true };
+      try {
+        return { job: await this.create(input), replayed: false };
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        const winner = await this.findIdempotent(input.tenantId, input.idempotency);
+        if (!winner) throw err;
+        return { job: winner, replayed: true };
+      }
+    }
+    return { job: await this.create(input), replayed: false };
+  }
+
+  private async create(input: SubmitInput): Promise<Job> {
+    const { db, clock } = this.deps;
+    const id = newId("job");
+    const now = iso(clock.now());
+    const job = await db.transaction().execute(async (tx) => {
+      if (input.idempotency) {
+        await tx
+          .insertInto("idempotency_keys")
+          .values({
+            tenant_id: input.tenantId,
+            key: input.idempotency.key,
+            request_hash: input.idempotency.hash,
+            job_id: id,
+            created_at: now,
+          })
+          .execute();
+      }
+      await this.checkAllowance(tx, input);
+      const left = await hold(tx, input.tenantId, id, input.cost, now);
+      if (left === null) {
+        const t = await tx
+          .selectFrom("tenants")
+          .select("available")
+          .where("id", "=", input.tenantId)
+          .executeTakeFirst();
+        throw new ApiError(
+          "insufficient_balance",
+          `Not enough balance: this image costs ${formatMoney(input.cost)} and the balance is ${formatMoney(t?.available ?? 0)}`,
+        );
+      }
+      return tx
+        .insertInto("jobs")
+        .values({
+          id,
+          tenant_id: input.tenantId,
+          key_id: input.keyId,
+          status: "queued",
+          type: input.images.length > 0 ? "edit" : "create",
+          model: input.model,
+          prompt: input.prompt,
+          negative_prompt: input.negativePrompt ?? null,
+          width: input.width,
+          height: input.height,
+          seed: input.seed ?? randomInt(2 ** 31),
+          output_format: input.format,
+          source_images: input.images.length,
+          cost: input.cost,
+          store: input.store ? 1 : 0,
+          progress: 0,
+          attempts: 0,
+          error_code: null,
+          error_message: null,
+          image_token: null,
+          created_at: now,
+          started_at: null,
+          finished_at: null,
+          webhook_url: input.webhookUrl ?? null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    });
+    if (input.images.length > 0) {
+      this.inputs.set(id, input.images);
+      // Kept (sealed) until the job ends, so a job interrupted by a restart can run again.
+      await Promise.all(input.images.map((img, i) => this.deps.store.put(inputKey(id, i), encodeInput(img))));
+    }
+    await this.deps.queue.enqueue({ jobId: id, tenantId: input.tenantId });
+    return job;
+  }
+
+  private async checkAllowance(tx: Kysely<Database>, input: SubmitInput) {
+    const now = new Date(this.deps.clock.now());
+    const checks: [number | null | undefined, Date, string][] = [
+      [
+        input.dailyAllowance,
+        new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())),
+        "daily",
+      ],
+      [input.monthlyAllowance, new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)), "monthly"],
+    ];
+    for (const [allowance, since, label] of checks) {
+      if (allowance === null || allowance === undefined) continue;
+      const row = await tx
+        .selectFrom("jobs")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .where("tenant_id", "=", input.tenantId)
+        .where("created_at", ">=", since.toISOString())
+        .where("status", "in", ["queued", "running", "completed"])
+        .executeTakeFirstOrThrow();
+      if (Number(row.n) >= allowance) {
+        throw new ApiError("quota_exceeded", `The ${label} allowance of ${allowance} images is used up`);
+      }
+    }
+  }
+
+  /**
+   * Resolves when the job reaches a terminal status, or with null after `timeoutMs`. Listens before it
+   * looks, so a job that ends in between is not missed.
+   */
+  waitFor(jobId: string, timeoutMs: number): Promise<Outcome | null> {
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (o: Outcome | null) => {
+        if (done || (o && OPEN_STATUSES.includes(o.job.status))) return;
+        done = true;
+        clearTimeout(timer);
+        this.events.off(jobId, finish);
+        resolve(o);
+      };
+      const timer = setTimeout(() => finish(null), timeoutMs);
+      this.events.on(jobId, finish);
+      void this.get(jobId).then(async (job) => {
+        if (job && !OPEN_STATUSES.includes(job.status)) finish({ job, image: await this.imageOf(job) });
+      });
+    });
+  }
+
+  get(jobId: string): Promise<Job | undefined> {
+    return this.deps.db.selectFrom("jobs").selectAll().where("id", "=", jobId).executeTakeFirst();
+  }
+
+  private async imageOf(job: Job): Promise<ImageRow | undefined> {
+    if (!job.image_token) return undefined;
+    return this.deps.db
+      .selectFrom("images")
+      .selectAll()
+      .where("token", "=", job.image_token)
+      .executeTakeFirst();
+  }
+
+  /** The worker's handler: runs one job from queued to a terminal status. */
+  async run(ref: JobRef): Promise<void> {
+    const { db, clock, engine, log } = this.deps;
+    const job = await db
+      .updateTable("jobs")
+      .set({ status: "running", started_at: iso(clock.now()), attempts: sql`attempts + 1` })
+      .where("id", "=", ref.jobId)
+      .where("status", "=", "queued")
+      .returningAll()
+      .executeTakeFirst();
+    if (!job) return; // canceled, or taken by another worker
+    this.events.emit(job.id, { job } satisfies Outcome);
+    const controller = new AbortController();
+    this.controllers.set(job.id, controller);
+    const timeout = setTimeout(
+      () =>
+        controller.abort(
+          new EngineError(`the engine did not finish within ${this.deps.engineTimeoutMs / 1000} s`),
+        ),
+      this.deps.engineTimeoutMs,
+    );
+    let lastProgressWrite = -Infinity;
+    try {
+      const images = await this.loadInputs(job);
+      const result = await raceAbort(
+        engine.generate({
+          prompt: job.prompt,
+          negativePrompt: job.negative_prompt ?? undefined,
+          width: job.width,
+          height: job.height,
+          seed: job.seed,
+          format: job.output_format,
+          images,
+          model: job.model,
+          signal: controller.signal,
+          onProgress: (p) => {
+            const now = clock.now();
+            if (now - lastProgressWrite < PROGRESS_WRITE_MS) return;
+            lastProgressWrite = now;
+            void db
+              .updateTable("jobs")
+              .set({ progress: p })
+              .where("id", "=", job.id)
+              .where("status", "=", "running")
+              .execute();
+          },
+        }),
+        controller.signal,
+      );
+      if (
+        sniffFormat(result.bytes) !== job.output_format ||
+        result.width !== job.width ||
+        result.height !== job.height
+      ) {
+        throw new EngineError("the engine returned an image of the wrong format or size");
+      }
+      await this.complete(job, result.bytes);
+    } catch (err) {
+      const message = err instanceof EngineError ? err.message : "the engine failed unexpectedly";
+      if (!(err instanceof EngineError)) log.error({ err, jobId: job.id }, "engine error");
+      await this.fail(job, "generation_failed", `Image generation failed: ${message}`);
+    } finally {
+      clearTimeout(timeout);
+      this.controllers.delete(job.id);
+    }
+  }
+
+  private async complete(job: Job, bytes: Buffer): Promise<void> {
+    const { db, clock, images } = this.deps;
+    const image = job.store
+      ? await images.put(job.tenant_id, job.id, bytes, MIME_TYPES[job.output_format], job.width, job.height)
+      : undefined;
+    const now = iso(clock.now());
+    const done = await db.transaction().execute(async (tx) => {
+      const row = await tx
+        .updateTable("jobs")
+        .set({ status: "completed", progress: 1, finished_at: now, image_token: image?.token ?? null })
+        .where("id", "=", job.id)
+        .where("status", "=", "running")
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      await capture(tx, job.tenant_id, job.id, job.cost, now);
+      if (image) await tx.insertInto("images").values(image).execute();
+      await this.hooks?.inTransaction(tx, row);
+      return row;
+    });
+    await this.dropInputs(job);
+    if (!done) {
+      // Canceled or failed while the engine worked: that path already released the hold.
+      if (image) await images.discard(image);
+      return;
+    }
+    this.hooks?.afterCommit(done);
+    this.events.emit(job.id, { job: done, image, bytes } satisfies Outcome);
+  }
+
+  /** Moves an open job to a terminal failure status and releases its hold, at most once. */
+  async fail(
+    job: Pick<Job, "id" | "tenant_id" | "cost">,
+    code: string,
+    message: string,
+    status: JobStatus = "failed",
+  ) {
+    const { db, clock } = this.deps;
+    const now = iso(clock.now());
+    const row = await db.transaction().execute(async (tx) => {
+      const r = await tx
+        .updateTable("jobs")
+        .set({ status, error_code: code, error_message: message, finished_at: now })
+        .where("id", "=", job.id)
+        .where("status", "in", [...OPEN_STATUSES])
+        .returningAll()
+        .executeTakeFirst();
+      if (r) {
+        await release(tx, job.tenant_id, job.id, job.cost, now, `${status}: ${code}`);
+        await this.hooks?.inTransaction(tx, r);
+      }
+      return r;
+    });
+    if (!row) return undefined;
+    this.controllers.get(job.id)?.abort(new EngineError(message));
+    await this.dropInputs(row);
+    this.hooks?.afterCommit(row);
+    this.events.emit(job.id, { job: row } satisfies Outcome);
+    return row;
+  }
+
+  /**
+   * DELETE /v1/jobs/{id}: an open job is canceled and refunded (the engine is told to stop); a finished
+   * job's image bytes are purged. Undefined when the job is not the tenant's.
+   */
+  async cancel(tenantId: string, jobId: string): Promise<"canceled" | "purged" | undefined> {
+    const job = await this.get(jobId);
+    if (!job || job.tenant_id !== tenantId) return undefined;
+    if (OPEN_STATUSES.includes(job.status)) {
+      const row = await this.fail(job, "canceled", "Canceled by the client", "canceled");
+      if (row) return "canceled";
+    }
+    if (job.image_token) await this.deps.images.purge(job.image_token);
+    return "purged";
+  }
+
+  /**
+   * At start, before the workers: jobs left `running` by a crash run again (their hold is still open),
+   * unless they already took MAX_ATTEMPTS tries, in which case they fail and are refunded. Every queued
+   * job goes back in the queue.
+   */
+  async recover(): Promise<{ requeued: number; failed: number }> {
+    const { db, log } = this.deps;
+    const interrupted = await db.selectFrom("jobs").selectAll().where("status", "=", "running").execute();
+    let failed = 0;
+    for (const job of interrupted) {
+      if (job.attempts >= MAX_ATTEMPTS) {
+        await this.fail(
+          job,
+          "generation_failed",
+          "Image generation failed: interrupted by a restart too many times",
+        );
+        failed++;
+      } else {
+        await db
+          .updateTable("jobs")
+          .set({ status: "queued" })
+          .where("id", "=", job.id)
+          .where("status", "=", "running")
+          .execute();
+      }
+    }
+    const queued = await db
+      .selectFrom("jobs")
+      .select(["id", "tenant_id"])
+      .where("status", "=", "queued")
+      .orderBy("seq")
+      .execute();
+    for (const j of queued) await this.deps.queue.enqueue({ jobId: j.id, tenantId: j.tenant_id });
+    if (interrupted.length || queued.length)
+      log.info({ interrupted: interrupted.length, requeued: queued.length, failed }, "recovered jobs");
+    return { requeued: queued.length, failed };
+  }
+
+  private async loadInputs(job: Job): Promise<SourceImage[]> {
+    const cached = this.inputs.get(job.id);
+    if (cached) return cached;
+    const out: SourceImage[] = [];
+    for (let i = 0; i < job.source_images; i++) {
+      const sealed = await this.deps.store.get(inputKey(job.id, i));
+      if (!sealed) throw new EngineError("a source image of this job is no longer available");
+      out.push(decodeInput(sealed));
+    }
+    return out;
+  }
+
+  private async dropInputs(job: Pick<Job, "id" | "source_images">): Promise<void> {
+    this.inputs.delete(job.id);
+    await Promise.all(
+      Array.from({ length: job.source_images }, (_, i) => this.deps.store.delete(inputKey(job.id, i))),
+    );
+  }
+}
+
+function inputKey(jobId: string, i: number): string {
+  return `inputs/${jobId}/${i}`;
+}
+
+// A stored source image: 1 byte format, 4+4 bytes dimensions, then the bytes.
+const FORMATS: OutputFormat[] = ["png", "jpeg", "webp"];
+function encodeInput(img: SourceImage): Buffer {
+  const head = Buffer.alloc(9);
+  head.writeUInt8(FORMATS.indexOf(img.format), 0);
+  head.writeUInt32BE(img.width, 1);
+  head.writeUInt32BE(img.height, 5);
+  return Buffer.concat([head, img.bytes]);
+}
+function decodeInput(b: Buffer): SourceImage {
+  return {
+    format: FORMATS[b.readUInt8(0)]!,
+    width: b.readUInt32BE(1),
+    height: b.readUInt32BE(5),
+    bytes: b.subarray(9),
+  };
+}
+
+/** Rejects as soon as the signal fires, even if the engine ignores it. */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () =>
+      reject(signal.reason instanceof Error ? signal.reason : new EngineError("canceled"));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === "23505" || (typeof code === "string" && code.startsWith("SQLITE_CONSTRAINT"));
+}

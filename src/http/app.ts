@@ -1,0 +1,180 @@
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
+import FindMyWay, { type HTTPMethod } from "find-my-way";
+import { randomBytes } from "node:crypto";
+import type { Services } from "../services.js";
+import { ApiError, errorBody, errorReference } from "../errors.js";
+import type { KeyScope } from "../domain/apikeys.js";
+import type { Lease } from "../limits/types.js";
+import { presentedKey, requireScope, type AuthContext } from "./auth.js";
+import { registerRoutes } from "./routes/index.js";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** `key`: an API key; `admin`: the admin token; `image`: a key or a signed query; none: open. */
+    auth?: "key" | "admin" | "image";
+    scope?: KeyScope;
+    /** Counts against the key's concurrent generations. */
+    generation?: boolean;
+  }
+  interface FastifyRequest {
+    auth?: AuthContext;
+    lease?: Lease;
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const RATE_WINDOW_MS = 60_000;
+// Request ids: a random per-process prefix and a counter, unique without a random draw per request.
+const REQ_PREFIX = randomBytes(4).toString("hex");
+let reqCounter = 0;
+
+export function buildApp(s: Services): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: s.log as FastifyBaseLogger,
+    // One line per request, written by the onResponse hook below, instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: s.config.bodyLimitBytes,
+    trustProxy: false,
+    return503OnClosing: true,
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID.test(given)
+        ? given
+        : `req_${REQ_PREFIX}${(++reqCounter).toString(36)}`;
+    },
+  });
+
+  // A shadow router answers "is there a route for this path under another method?" for 405s.
+  const routes = FindMyWay();
+  app.addHook("onRoute", (r) => {
+    for (const m of [r.method].flat()) routes.on(m as HTTPMethod, r.url, () => undefined);
+  });
+
+  // curl -d sends form encoding by default; every body here is JSON, whatever its label says.
+  app.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => {
+    try {
+      done(null, (body as string).length === 0 ? undefined : JSON.parse(body as string));
+    } catch {
+      done(new ApiError("invalid_json", "The request body is not valid JSON"), undefined);
+    }
+  });
+
+  app.addHook("onRequest", async (req, reply) => {
+    reply.header("X-Request-Id", req.id);
+    const cfg = req.routeOptions.config;
+    if (cfg.auth === "admin") {
+      s.admin.check(presentedKey(req));
+      return;
+    }
+    if (
+      cfg.auth === "image" &&
+      !presentedKey(req) &&
+      typeof (req.query as Record<string, unknown>).signature === "string"
+    ) {
+      return; // a signed link: checked by the route
+    }
+    if (cfg.auth !== "key" && cfg.auth !== "image") return;
+    const auth = await s.keys.authenticate(presentedKey(req));
+    req.auth = auth;
+    const limit = auth.tenant.rate_limit_per_minute ?? s.config.rateLimitPerMinute;
+    const rate = await s.limiter.hit(`rate:${auth.keyId}`, limit, RATE_WINDOW_MS, s.clock.now());
+    const resetSec = Math.ceil(rate.resetAt / 1000);
+    reply.header("X-RateLimit-Limit", rate.limit);
+    reply.header("X-RateLimit-Remaining", rate.remaining);
+    reply.header("X-RateLimit-Reset", resetSec);
+    if (!rate.allowed) {
+      const wait = String(Math.max(1, Math.ceil((rate.resetAt - s.clock.now()) / 1000)));
+      throw new ApiError("rate_limit_exceeded", `Rate limit of ${rate.limit} requests per minute exceeded`, {
+        headers: { "Retry-After": wait },
+      });
+    }
+    if (cfg.scope) requireScope(auth, cfg.scope);
+    if (cfg.generation) {
+      const max = auth.tenant.max_concurrent ?? s.config.maxConcurrent;
+      const lease = await s.limiter.acquire(`conc:${auth.keyId}`, max);
+      if (!lease) {
+        throw new ApiError(
+          "concurrency_limit_exceeded",
+          `At most ${max} generations may run at once for this key`,
+          {
+            headers: { "Retry-After": "1" },
+          },
+        );
+      }
+      req.lease = lease;
+    }
+  });
+  const releaseLease = async (req: FastifyRequest) => req.lease?.release();
+  app.addHook("onResponse", releaseLease);
+  app.addHook("onRequestAbort", releaseLease);
+
+  app.addHook("onResponse", async (req, reply) => {
+    req.log.info(
+      {
+        method: req.method,
+        url: req.url.replace(/([?&]signature=)[^&]*/, "$1[redacted]"),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        tenant: req.auth?.tenantId,
+      },
+      "request",
+    );
+  });
+
+  app.setErrorHandler((err: FastifyError | ApiError, req, reply) =>
+    sendError(s, req, reply, toApiError(err, req)),
+  );
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split("?")[0]!;
+    const allowed = (["GET", "POST", "PUT", "PATCH", "DELETE"] as const).filter((m) => routes.find(m, path));
+    if (allowed.length > 0) {
+      reply.header("Allow", allowed.join(", "));
+      return sendError(
+        s,
+        req,
+        reply,
+        new ApiError(
+          "method_not_allowed",
+          `${req.method} is not allowed on ${path}; use ${allowed.join(", ")}`,
+        ),
+      );
+    }
+    return sendError(s, req, reply, new ApiError("not_found", `No route ${req.method} ${path}`));
+  });
+
+  registerRoutes(app, s);
+  return app;
+}
+
+function toApiError(err: FastifyError | ApiError, req: FastifyRequest): ApiError {
+  if (err instanceof ApiError) return err;
+  switch (err.code) {
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return new ApiError("invalid_json", "The request body is not valid JSON");
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return new ApiError("payload_too_large", "The request body is over the size limit");
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return new ApiError("invalid_json", "Send the body as application/json");
+  }
+  if (err instanceof SyntaxError) return new ApiError("invalid_json", "The request body is not valid JSON");
+  if (err.validation) return new ApiError("invalid_parameter", err.message);
+  req.log.error({ err }, "unhandled error");
+  return new ApiError("internal_error", "An internal error occurred");
+}
+
+export function sendError(s: Services, req: FastifyRequest, reply: FastifyReply, err: ApiError) {
+  const reference = errorReference(err.code, s.clock.now());
+  const level = err.status >= 500 ? "error" : "info";
+  req.log[level]({ code: err.code, reference, status: err.status }, err.message);
+  for (const [k, v] of Object.entries(err.extra.headers ?? {})) reply.header(k, v);
+  return reply.code(err.status).send(errorBody(err, reference));
+}

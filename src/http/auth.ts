@@ -1,0 +1,106 @@
+import { timingSafeEqual, createHash } from "node:crypto";
+import type { FastifyRequest } from "fastify";
+import type { Tenant } from "../db/schema.js";
+import type { TenantRepo } from "../domain/tenants.js";
+import { hasValidChecksum, hashKey, type KeyScope } from "../domain/apikeys.js";
+import { ApiError } from "../errors.js";
+import type { Clock } from "../clock.js";
+
+export interface AuthContext {
+  keyId: string;
+  tenantId: string;
+  scopes: Set<string>;
+  tenant: Tenant;
+}
+
+/** How long a looked-up key may be trusted without asking the database again: revocation takes at most this. */
+const KEY_CACHE_MS = 1000;
+const KEY_CACHE_MAX = 10_000;
+
+export function presentedKey(req: FastifyRequest): string | undefined {
+  const header = req.headers.authorization;
+  if (header) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return m ? m[1] : header.trim();
+  }
+  const x = req.headers["x-api-key"];
+  return typeof x === "string" && x.length > 0 ? x.trim() : undefined;
+}
+
+export class KeyAuthenticator {
+  private readonly cache = new Map<
+    string,
+    { at: number; ctx: AuthContext | null; expiresAt: number | null }
+  >();
+
+  constructor(
+    private readonly tenants: TenantRepo,
+    private readonly pepper: Buffer,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Resolves a presented key, or throws unauthorized / invalid_api_key / key_suspended. */
+  async authenticate(key: string | undefined): Promise<AuthContext> {
+    if (!key) throw new ApiError("unauthorized", "No API key: send Authorization: Bearer <key>");
+    if (!hasValidChecksum(key)) throw new ApiError("invalid_api_key", "Invalid API key");
+    const hash = hashKey(this.pepper, key);
+    // The cache runs on real elapsed time; key expiry on the service clock (which tests may move).
+    const tick = performance.now();
+    let entry = this.cache.get(hash);
+    if (!entry || tick - entry.at >= KEY_CACHE_MS) {
+      entry = await this.lookup(hash, tick);
+    }
+    const now = this.clock.now();
+    if (!entry.ctx || (entry.expiresAt !== null && entry.expiresAt <= now)) {
+      throw new ApiError("invalid_api_key", "Invalid, revoked or expired API key");
+    }
+    if (entry.ctx.tenant.suspended) throw new ApiError("key_suspended", "This account is suspended");
+    return entry.ctx;
+  }
+
+  private async lookup(hash: string, tick: number) {
+    const row = await this.tenants.findKeyByHash(hash);
+    const ctx: AuthContext | null =
+      row && row.revoked_at === null
+        ? {
+            keyId: row.id,
+            tenantId: row.tenant_id,
+            scopes: new Set(row.scopes.split(",")),
+            tenant: row.tenant,
+          }
+        : null;
+    const entry = { at: tick, ctx, expiresAt: row?.expires_at ? Date.parse(row.expires_at) : null };
+    if (this.cache.size >= KEY_CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(hash, entry);
+    return entry;
+  }
+
+  /** Drops cached entries so a change made in this process (revocation, suspension, limits) applies at once. */
+  invalidate(filter?: { tenantId?: string; keyId?: string }): void {
+    if (!filter) return this.cache.clear();
+    for (const [hash, e] of this.cache) {
+      if (e.ctx && (e.ctx.tenantId === filter.tenantId || e.ctx.keyId === filter.keyId))
+        this.cache.delete(hash);
+    }
+  }
+}
+
+export function requireScope(ctx: AuthContext, scope: KeyScope): void {
+  if (!ctx.scopes.has(scope)) throw new ApiError("access_denied", `This key lacks the \`${scope}\` scope`);
+}
+
+export class AdminAuthenticator {
+  private readonly digest: Buffer;
+  constructor(token: string) {
+    this.digest = createHash("sha256").update(token).digest();
+  }
+
+  check(presented: string | undefined): void {
+    if (!presented)
+      throw new ApiError("unauthorized", "No admin token: send Authorization: Bearer <ZEKRON_ADMIN_TOKEN>");
+    const given = createHash("sha256").update(presented).digest();
+    if (timingSafeEqual(given, this.digest)) return;
+    if (hasValidChecksum(presented)) throw new ApiError("access_denied", "API keys cannot use admin routes");
+    throw new ApiError("invalid_api_key", "Invalid admin token");
+  }
+}

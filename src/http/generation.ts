@@ -1,0 +1,242 @@
+import { createHash } from "node:crypto";
+import type { FastifyRequest } from "fastify";
+import type { Services } from "../services.js";
+import type { AuthContext } from "./auth.js";
+import { ApiError } from "../errors.js";
+import { DEFAULT_MODEL, DEFAULT_SIZE, priceOf, type ModelInfo } from "../domain/catalog.js";
+import { acceptImage, decodeBase64 } from "../domain/uploads.js";
+import type { Idempotency, SubmitInput, Outcome } from "../domain/jobs.js";
+import type { OutputFormat } from "../engines/types.js";
+import { OPEN_STATUSES, type ImageRow } from "../db/schema.js";
+
+/** The fields every generation route accepts, once each route has mapped its own shape onto them. */
+export interface GenerationFields {
+  prompt?: unknown;
+  model?: unknown;
+  size?: unknown;
+  /** The job route's alternative to `size`: any multiple of 8 from 256 to the model's max size. */
+  width?: unknown;
+  height?: unknown;
+  negative_prompt?: unknown;
+  seed?: unknown;
+  output_format?: unknown;
+  images?: unknown;
+}
+
+const FORMATS: Record<string, OutputFormat> = { png: "png", jpeg: "jpeg", jpg: "jpeg", webp: "webp" };
+const MAX_SEED = 2 ** 32 - 1;
+
+export function asObject(body: unknown): Record<string, unknown> {
+  if (body === undefined || body === null)
+    throw new ApiError("invalid_json", "Send a JSON object as the request body");
+  if (typeof body !== "object" || Array.isArray(body))
+    throw new ApiError("invalid_json", "The request body must be a JSON object");
+  return body as Record<string, unknown>;
+}
+
+function listedSize(s: Services, size: unknown, model: ModelInfo): [number, number] {
+  const sizes = s.catalog.sizes(model);
+  const wanted = size ?? DEFAULT_SIZE;
+  if (typeof wanted !== "string" || !sizes.includes(wanted)) {
+    throw new ApiError(
+      "invalid_size",
+      `Size ${JSON.stringify(wanted)} is not available for ${model.id}; use one of ${sizes.join(", ")}`,
+    );
+  }
+  return wanted.split("x").map(Number) as [number, number];
+}
+
+function freeSize(f: GenerationFields, model: ModelInfo): [number, number] {
+  const dims = [f.width ?? 1024, f.height ?? 1024].map((v) =>
+    typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v,
+  );
+  for (const v of dims) {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 256 || v > model.maxSize || v % 8 !== 0) {
+      throw new ApiError(
+        "invalid_size",
+        `width and height must be multiples of 8 from 256 to ${model.maxSize} for ${model.id}`,
+      );
+    }
+  }
+  return dims as [number, number];
+}
+
+/**
+ * Checks a generation request in the order that costs least first, and turns it into a priced job
+ * input. Source images are decoded last, under the pixel limit.
+ */
+export async function validateGeneration(
+  s: Services,
+  auth: AuthContext,
+  f: GenerationFields,
+  store: boolean,
+): Promise<{ input: SubmitInput; model: ModelInfo }> {
+  const max = s.config.maxPromptLength;
+  if (f.prompt !== undefined && f.prompt !== null && typeof f.prompt !== "string") {
+    throw new ApiError("invalid_parameter", "prompt must be a string", { param: "prompt" });
+  }
+  const prompt = typeof f.prompt === "string" ? f.prompt.trim() : "";
+  if (prompt.length === 0) throw new ApiError("missing_prompt", "The prompt field is required");
+  if (prompt.length > max)
+    throw new ApiError("prompt_too_long", `The prompt is ${prompt.length} characters; the limit is ${max}`);
+
+  const modelName = f.model ?? DEFAULT_MODEL;
+  const model = typeof modelName === "string" ? s.catalog.find(modelName) : undefined;
+  if (!model) throw new ApiError("invalid_model", `Unknown model ${JSON.stringify(modelName)}`);
+
+  const [width, height] =
+    f.width !== undefined || f.height !== undefined ? freeSize(f, model) : listedSize(s, f.size, model);
+
+  let negativePrompt: string | undefined;
+  if (f.negative_prompt !== undefined && f.negative_prompt !== null) {
+    if (typeof f.negative_prompt !== "string" || f.negative_prompt.length > max) {
+      throw new ApiError(
+        "invalid_parameter",
+        `negative_prompt must be a string of at most ${max} characters`,
+        { param: "negative_prompt" },
+      );
+    }
+    negativePrompt = f.negative_prompt.trim() || undefined;
+  }
+
+  let seed: number | undefined;
+  if (f.seed !== undefined && f.seed !== null) {
+    if (typeof f.seed !== "number" || !Number.isInteger(f.seed) || f.seed < 0 || f.seed > MAX_SEED) {
+      throw new ApiError("invalid_parameter", `seed must be an integer from 0 to ${MAX_SEED}`, {
+        param: "seed",
+      });
+    }
+    seed = f.seed;
+  }
+
+  const fmt = f.output_format ?? "png";
+  const format = typeof fmt === "string" ? FORMATS[fmt.toLowerCase()] : undefined;
+  if (!format)
+    throw new ApiError("invalid_parameter", "output_format must be png, jpeg or webp", {
+      param: "output_format",
+    });
+
+  let rawImages: unknown[] = [];
+  if (f.images !== undefined && f.images !== null) {
+    if (!Array.isArray(f.images))
+      throw new ApiError("invalid_parameter", "images must be an array of {data, mime_type}", {
+        param: "images",
+      });
+    rawImages = f.images;
+  }
+  if (rawImages.length > 2)
+    throw new ApiError("too_many_images", `${rawImages.length} images sent; at most 2 are allowed`);
+  if (rawImages.length > 0 && !model.supportsEdit)
+    throw new ApiError("invalid_model", `${model.id} cannot edit images`);
+  const texts = rawImages.map((img, i) => {
+    const data = typeof img === "string" ? img : (img as { data?: unknown } | null)?.data;
+    if (typeof data !== "string") {
+      throw new ApiError("invalid_parameter", `images[${i}].data must be a base64 string`, {
+        param: `images[${i}].data`,
+      });
+    }
+    return data;
+  });
+  const buffers = texts.map((t, i) => decodeBase64(t, `images[${i}]`));
+  const images = [];
+  for (const [i, b] of buffers.entries())
+    images.push(await acceptImage(b, `images[${i}]`, s.config.maxInputPixels));
+
+  const cost = priceOf(model, { width, height, prompt, edit: images.length > 0 });
+  return {
+    model,
+    input: {
+      tenantId: auth.tenantId,
+      keyId: auth.keyId,
+      model: model.id,
+      prompt,
+      negativePrompt,
+      width,
+      height,
+      seed,
+      format,
+      images,
+      cost,
+      store,
+      dailyAllowance: auth.tenant.daily_image_allowance,
+      monthlyAllowance: auth.tenant.monthly_image_allowance,
+    },
+  };
+}
+
+/**
+ * Submits and waits: the sync routes are a job plus a wait, so one path serves sync and async. A retry
+ * with the same Idempotency-Key gets the first job's result, or 409 while that job is still open.
+ */
+export async function generateAndWait(s: Services, input: SubmitInput): Promise<Outcome> {
+  const { job, replayed } = await s.jobs.submit(input);
+  if (replayed && OPEN_STATUSES.includes(job.status)) {
+    throw new ApiError(
+      "idempotency_conflict",
+      `The first request with this Idempotency-Key (job ${job.id}) is still running`,
+      {
+        headers: { "Retry-After": "1" },
+      },
+    );
+  }
+  if (replayed && job.status === "completed" && !job.store) {
+    throw new ApiError("idempotency_conflict", "This zero-retention image was returned once and is not kept");
+  }
+  const outcome = await s.jobs.waitFor(job.id, s.config.syncTimeoutMs);
+  if (!outcome) {
+    throw new ApiError(
+      "generation_timeout",
+      `The image is still being generated (job ${job.id}); it will appear in GET /v1/generations when done`,
+    );
+  }
+  if (outcome.job.status !== "completed") {
+    throw new ApiError(
+      "generation_failed",
+      outcome.job.error_message ?? "Image generation failed; the charge was refunded",
+    );
+  }
+  return outcome;
+}
+
+export function baseUrl(s: Services, req: FastifyRequest): string {
+  return s.config.publicUrl ?? `${req.protocol}://${req.host}`;
+}
+
+/** Reads the bytes of a finished job: in hand when this process made them, else from storage. */
+export async function outcomeBytes(s: Services, o: Outcome): Promise<Buffer> {
+  if (o.bytes) return o.bytes;
+  if (!o.image) throw new ApiError("internal_error", "The image of this job is not available");
+  return (await s.images.open(o.image.token, { tenantId: o.job.tenant_id })).bytes;
+}
+
+/** A link that works without a key until the image expires (for browsers, <img> tags, the dashboard). */
+export function signedImageUrl(
+  s: Services,
+  req: FastifyRequest,
+  image: Pick<ImageRow, "token" | "expires_at">,
+): string {
+  const expires = Math.floor(Date.parse(image.expires_at) / 1000);
+  return `${baseUrl(s, req)}/v1/images/${image.token}?${s.images.signedQuery(image.token, expires)}`;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * The Idempotency-Key of a request that creates work, with a hash of what it asks for (route, body and
+ * the headers that change the result), or undefined without the header.
+ */
+export function idempotencyOf(req: FastifyRequest, body: unknown): Idempotency | undefined {
+  const key = req.headers["idempotency-key"];
+  if (key === undefined) return undefined;
+  if (typeof key !== "string" || !IDEMPOTENCY_KEY.test(key)) {
+    throw new ApiError("invalid_parameter", "Idempotency-Key must be 1-255 visible ASCII characters", {
+      param: "Idempotency-Key",
+    });
+  }
+  const hash = createHash("sha256")
+    .update(
+      `${req.method} ${req.routeOptions.url}\n${String(req.headers["x-zekron-store"] ?? "")}\n${JSON.stringify(body)}`,
+    )
+    .digest("hex");
+  return { key, hash };
+}

@@ -1,0 +1,52 @@
+import type { FastifyInstance } from "fastify";
+import type { Services } from "../../services.js";
+import { apiTime } from "../../clock.js";
+import { formatMoney } from "../../domain/money.js";
+import { MIME_TYPES } from "../../engines/types.js";
+import {
+  asObject,
+  baseUrl,
+  generateAndWait,
+  idempotencyOf,
+  outcomeBytes,
+  signedImageUrl,
+  validateGeneration,
+} from "../generation.js";
+
+/** POST /v1/generate (seed 000): create, or edit with 1-2 source images, and wait for the image. */
+export function generateRoutes(app: FastifyInstance, s: Services): void {
+  app.post("/v1/generate", { config: { auth: "key", scope: "generate", generation: true } }, async (req) => {
+    const auth = req.auth!;
+    const body = asObject(req.body);
+    const store = req.headers["x-zekron-store"] !== "0";
+    const { input } = await validateGeneration(s, auth, body, store);
+    const outcome = await generateAndWait(s, { ...input, idempotency: idempotencyOf(req, body) });
+    const { job, image } = outcome;
+    const bytes = await outcomeBytes(s, outcome);
+    const tenant = await s.tenants.get(auth.tenantId);
+    const createdAt = apiTime(job.created_at);
+    return {
+      success: true,
+      data: {
+        id: job.seq,
+        token: image?.token ?? null,
+        type: job.type,
+        model: job.model,
+        prompt: job.prompt,
+        size: `${job.width}x${job.height}`,
+        seed: job.seed,
+        image: {
+          url: image ? `${baseUrl(s, req)}/v1/images/${image.token}` : null,
+          signed_url: image ? signedImageUrl(s, req, image) : null,
+          b64_json: bytes.toString("base64"),
+          mime_type: MIME_TYPES[job.output_format],
+          expires_at: image ? apiTime(image.expires_at) : null,
+        },
+        cost: formatMoney(job.cost),
+        remaining_balance: formatMoney(tenant?.available ?? 0),
+        created_at: createdAt,
+      },
+      created_at: createdAt,
+    };
+  });
+}

@@ -1,0 +1,30 @@
+import type { FastifyInstance } from "fastify";
+import { sql } from "kysely";
+import type { Services } from "../../services.js";
+
+export function healthRoutes(app: FastifyInstance, s: Services): void {
+  app.get("/healthz", async () => ({ status: "ok" }));
+
+  app.get("/readyz", async (_req, reply) => {
+    const checks: Record<string, string> = {};
+    const probe = async (name: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+        checks[name] = "ok";
+      } catch (err) {
+        checks[name] = `error: ${(err as Error).message}`;
+      }
+    };
+    await Promise.all([
+      probe("database", () => sql`select 1`.execute(s.db.kysely)),
+      probe("storage", () => s.store.ping()),
+      probe("queue", async () => ({ depth: s.queue.depth() })),
+    ]);
+    const ready = Object.values(checks).every((v) => v === "ok");
+    return reply.code(ready ? 200 : 503).send({
+      status: ready ? "ready" : "not_ready",
+      checks,
+      queue: { depth: s.queue.depth(), running: s.queue.running() },
+    });
+  });
+}

@@ -1,0 +1,33 @@
+import type { FastifyInstance } from "fastify";
+import type { Services } from "../../services.js";
+import { ApiError } from "../../errors.js";
+import { requireScope } from "../auth.js";
+
+/** GET /v1/images/{token}: the owner's key, or a signed link until it expires. */
+export function imageRoutes(app: FastifyInstance, s: Services): void {
+  app.get<{ Params: { token: string }; Querystring: { expires?: string; signature?: string } }>(
+    "/v1/images/:token",
+    { config: { auth: "image" } },
+    async (req, reply) => {
+      const { token } = req.params;
+      const q = req.query;
+      let access;
+      if (req.auth) {
+        requireScope(req.auth, "read");
+        access = { tenantId: req.auth.tenantId };
+      } else if (typeof q.signature === "string" && typeof q.expires === "string") {
+        access = { expires: q.expires, signature: q.signature };
+      } else {
+        throw new ApiError("unauthorized", "Send your API key, or use a signed link");
+      }
+      const { row, bytes } = await s.images.open(token, access);
+      reply
+        .header("Content-Type", row.mime_type)
+        .header("ETag", row.etag)
+        .header("Cache-Control", "private, max-age=3600")
+        .header("X-Content-Type-Options", "nosniff");
+      if (req.headers["if-none-match"] === row.etag) return reply.code(304).send();
+      return reply.send(bytes);
+    },
+  );
+}

@@ -1,0 +1,131 @@
+import pino, { type Logger } from "pino";
+import type { Config } from "./config.js";
+import { loadSecrets, type Secrets } from "./secrets.js";
+import { openDatabase, migrate, type Db } from "./db/connect.js";
+import { systemClock, type Clock } from "./clock.js";
+import { Catalog } from "./domain/catalog.js";
+import { TenantRepo } from "./domain/tenants.js";
+import { ImageService } from "./domain/images.js";
+import { JobService } from "./domain/jobs.js";
+import { FsBlobStore } from "./storage/fs.js";
+import { SealedStore } from "./storage/envelope.js";
+import { MemoryQueue } from "./queue/memory.js";
+import type { JobQueue } from "./queue/types.js";
+import { MemoryLimiter } from "./limits/memory.js";
+import type { Limiter } from "./limits/types.js";
+import { LocalEngine } from "./engines/local/index.js";
+import type { Engine } from "./engines/types.js";
+import { KeyAuthenticator, AdminAuthenticator } from "./http/auth.js";
+import { WebhookService } from "./webhooks/service.js";
+
+export interface Services {
+  config: Config;
+  secrets: Secrets;
+  log: Logger;
+  clock: Clock;
+  db: Db;
+  catalog: Catalog;
+  tenants: TenantRepo;
+  images: ImageService;
+  jobs: JobService;
+  queue: JobQueue;
+  store: SealedStore;
+  limiter: Limiter;
+  engine: Engine;
+  keys: KeyAuthenticator;
+  admin: AdminAuthenticator;
+  webhooks: WebhookService;
+  /** Facts known only once the server runs (the address it listens on). */
+  runtime: { listenUrl?: string };
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  clock?: Clock;
+  engine?: Engine;
+  log?: Logger;
+}
+
+export function createLogger(config: Config): Logger {
+  return pino({
+    level: config.logLevel,
+    // Belt and braces: nothing here logs headers or bodies, but a key must never reach a log line.
+    redact: [
+      "req.headers.authorization",
+      'req.headers["x-api-key"]',
+      "*.api_key",
+      "*.key",
+      "*.b64_json",
+      "*.data",
+    ],
+  });
+}
+
+/** Builds every service once, choosing each technology from configuration in this one place. */
+export async function createServices(config: Config, opts: ServiceOptions = {}): Promise<Services> {
+  const log = opts.log ?? createLogger(config);
+  const clock = opts.clock ?? systemClock;
+  const secrets = loadSecrets(config);
+  const db = openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    onIdleError: (err) => log.warn({ err }, "an idle database connection was closed by the server"),
+  });
+  await migrate(db);
+  if (config.redisUrl) log.warn("REDIS_URL is set, but this version keeps its queue and limits in-process");
+  if (config.webhookAllowPrivate)
+    log.warn("ZEKRON_WEBHOOK_ALLOW_PRIVATE=true: webhooks may reach private addresses (development only)");
+
+  const store = new SealedStore(new FsBlobStore(config.blobDir), secrets.masterKey);
+  const catalog = new Catalog();
+  const tenants = new TenantRepo(db.kysely, secrets.keyPepper);
+  const images = new ImageService(db.kysely, store, secrets.urlSigningKey, clock, config.imageTtlSeconds);
+  const queue = new MemoryQueue(config.workerConcurrency);
+  const engine = opts.engine ?? new LocalEngine();
+  const jobs = new JobService({
+    db: db.kysely,
+    engine,
+    images,
+    store,
+    queue,
+    clock,
+    engineTimeoutMs: config.engineTimeoutMs,
+    log,
+  });
+  const runtime: Services["runtime"] = {};
+  const webhooks = new WebhookService({
+    db: db.kysely,
+    images,
+    masterKey: secrets.masterKey,
+    clock,
+    log,
+    allowPrivate: config.webhookAllowPrivate,
+    publicUrl: () => config.publicUrl ?? runtime.listenUrl ?? `http://localhost:${config.port}`,
+  });
+  jobs.setTerminalHooks(webhooks);
+  const services: Services = {
+    config,
+    secrets,
+    log,
+    clock,
+    db,
+    catalog,
+    tenants,
+    images,
+    jobs,
+    queue,
+    store,
+    limiter: new MemoryLimiter(),
+    engine,
+    keys: new KeyAuthenticator(tenants, secrets.keyPepper, clock),
+    admin: new AdminAuthenticator(secrets.adminToken),
+    webhooks,
+    runtime,
+    async close() {
+      await queue.stop();
+      await webhooks.stop();
+      await db.close();
+    },
+  };
+  return services;
+}
