@@ -14,6 +14,8 @@ import { LocalEngine } from "../src/engines/local/index.js";
 import type { EngineRequest, OutputFormat } from "../src/engines/types.js";
 import { tempDir } from "../test/helpers/db.js";
 import { fetchLoop } from "./loadgen.js";
+import { eventLatency, jobsThroughput, latencyLine } from "./jobs.js";
+import { routerOverhead } from "./router.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
@@ -172,6 +174,13 @@ async function main() {
       `${directRate.toFixed(1)} gen/s = ${(genRes.requests.average / directRate).toFixed(2)} (target >= 0.7)`,
   );
 
+  // 2c. The job route: submit, then completed, against the sync route's rate just measured.
+  const jobsRate = await jobsThroughput(base, auth, Math.max(100, Math.round(directRate * DURATION)));
+  report(
+    `jobs 256x256, submit to completed: ${jobsRate.toFixed(1)} jobs/s vs sync route ${genRes.requests.average.toFixed(1)} gen/s ` +
+      `= ${(jobsRate / genRes.requests.average).toFixed(2)}`,
+  );
+
   // 3. GET /v1/images/{token} of 1 MiB against plain AES-256-GCM decryption of the same bytes.
   const k = randomBytes(32);
   const iv = randomBytes(12);
@@ -226,6 +235,18 @@ async function main() {
   report(`server peak RSS: ${peakRssMb(server.pid!).toFixed(0)} MB (target < 400)`);
   server.kill("SIGTERM");
   await new Promise((r) => server.once("exit", r));
+
+  // 6. From a job's completion to its SSE event and to its webhook at a local receiver.
+  const events = await eventLatency(Number(process.env.BENCH_EVENT_JOBS ?? 60));
+  report(latencyLine("completion to SSE event", events.sse, 5));
+  report(latencyLine("completion to webhook received", events.webhook, 20));
+
+  // 7. The engine router's own cost, against calling the engine directly.
+  const r = await routerOverhead(DURATION);
+  report(
+    `router, fake OpenAI-compatible backend answering at once: ${r.routed.toFixed(0)} jobs/s vs engine direct ` +
+      `${r.direct.toFixed(0)} jobs/s = ${(r.routed / r.direct).toFixed(2)}`,
+  );
   rmSync(dataDir, { recursive: true, force: true });
 }
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { defaultEngineSetup, loadEngineSetup, type EngineSetup } from "./configfile.js";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
@@ -46,10 +47,7 @@ const EnvSchema = z.object({
       message: "only a filesystem path (or file:// URL) is supported in this version; s3:// is not yet",
     })
     .optional(),
-  ZEKRON_CONFIG: z
-    .string()
-    .refine(() => false, { message: "engine configuration files are not supported in this version yet" })
-    .optional(),
+  ZEKRON_CONFIG: z.string().min(1).optional(),
   ZEKRON_WEBHOOK_ALLOW_PRIVATE: bool.default(false),
   ZEKRON_IMAGE_TTL_SECONDS: int(60, 365 * 86400).default(86400),
   ZEKRON_MAX_PROMPT_LENGTH: int(1, 100_000).default(2000),
@@ -57,7 +55,7 @@ const EnvSchema = z.object({
   ZEKRON_MAX_INPUT_MEGAPIXELS: int(1, 268).default(25),
   ZEKRON_RATE_LIMIT_PER_MINUTE: int(1, 1_000_000).default(60),
   ZEKRON_MAX_CONCURRENT: int(1, 10_000).default(5),
-  ZEKRON_WORKER_CONCURRENCY: int(1, 256).default(2),
+  ZEKRON_WORKER_CONCURRENCY: int(1, 1024).optional(),
   ZEKRON_SYNC_TIMEOUT_SECONDS: int(1, 3600).default(120),
   ZEKRON_ENGINE_TIMEOUT_SECONDS: int(1, 86400).default(300),
   ZEKRON_DEMO_TENANT: bool.default(true),
@@ -83,7 +81,10 @@ export interface Config {
   maxInputPixels: number;
   rateLimitPerMinute: number;
   maxConcurrent: number;
+  /** Jobs in flight at once across all engines: the setting, else the sum of the instances' concurrency. */
   workerConcurrency: number;
+  /** Engine instances and the model catalog (from ZEKRON_CONFIG, or the built-in default). */
+  engineSetup: EngineSetup;
   syncTimeoutMs: number;
   engineTimeoutMs: number;
   demoTenant: boolean;
@@ -117,6 +118,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const blob = e.ZEKRON_BLOB_URL;
+  const engineTimeoutMs = e.ZEKRON_ENGINE_TIMEOUT_SECONDS * 1000;
+  const localConcurrency = e.ZEKRON_WORKER_CONCURRENCY ?? 2;
+  let engineSetup: EngineSetup;
+  try {
+    engineSetup = e.ZEKRON_CONFIG
+      ? loadEngineSetup(e.ZEKRON_CONFIG, env, { localConcurrency, engineTimeoutMs })
+      : defaultEngineSetup(localConcurrency, engineTimeoutMs);
+  } catch (err) {
+    throw new ConfigError(
+      (err as Error).message.split("\n").map((line) => `Invalid setting ZEKRON_CONFIG: ${line}`),
+    );
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -139,9 +152,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxInputPixels: e.ZEKRON_MAX_INPUT_MEGAPIXELS * 1_000_000,
     rateLimitPerMinute: e.ZEKRON_RATE_LIMIT_PER_MINUTE,
     maxConcurrent: e.ZEKRON_MAX_CONCURRENT,
-    workerConcurrency: e.ZEKRON_WORKER_CONCURRENCY,
+    workerConcurrency:
+      e.ZEKRON_WORKER_CONCURRENCY ?? engineSetup.engines.reduce((n, i) => n + i.concurrency, 0),
+    engineSetup,
     syncTimeoutMs: e.ZEKRON_SYNC_TIMEOUT_SECONDS * 1000,
-    engineTimeoutMs: e.ZEKRON_ENGINE_TIMEOUT_SECONDS * 1000,
+    engineTimeoutMs,
     demoTenant: e.ZEKRON_DEMO_TENANT,
   };
 }

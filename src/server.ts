@@ -17,6 +17,7 @@ export async function startServer(config: Config, opts: ServiceOptions = {}): Pr
   const services = await createServices(config, opts);
   const app = buildApp(services);
   await services.jobs.recover();
+  services.router.start();
   services.jobs.start();
   services.webhooks.start();
   const sweep = () =>

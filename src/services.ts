@@ -13,8 +13,10 @@ import { MemoryQueue } from "./queue/memory.js";
 import type { JobQueue } from "./queue/types.js";
 import { MemoryLimiter } from "./limits/memory.js";
 import type { Limiter } from "./limits/types.js";
-import { LocalEngine } from "./engines/local/index.js";
 import type { Engine } from "./engines/types.js";
+import { createEngine } from "./engines/registry.js";
+import { EngineRouter, type RouterOptions } from "./engines/router.js";
+import { MAX_UPSTREAM_IMAGE_BYTES } from "./engines/shared/output.js";
 import { KeyAuthenticator, AdminAuthenticator } from "./http/auth.js";
 import { WebhookService } from "./webhooks/service.js";
 
@@ -31,7 +33,8 @@ export interface Services {
   queue: JobQueue;
   store: SealedStore;
   limiter: Limiter;
-  engine: Engine;
+  /** Every generation goes through the router to one of the configured engine instances. */
+  router: EngineRouter;
   keys: KeyAuthenticator;
   admin: AdminAuthenticator;
   webhooks: WebhookService;
@@ -42,7 +45,9 @@ export interface Services {
 
 export interface ServiceOptions {
   clock?: Clock;
+  /** Replaces the engine of every `local` instance (tests: an engine held back, or failing). */
   engine?: Engine;
+  router?: RouterOptions;
   log?: Logger;
 }
 
@@ -77,14 +82,23 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     log.warn("ZEKRON_WEBHOOK_ALLOW_PRIVATE=true: webhooks may reach private addresses (development only)");
 
   const store = new SealedStore(new FsBlobStore(config.blobDir), secrets.masterKey);
-  const catalog = new Catalog();
+  const catalog = new Catalog(config.engineSetup.models);
   const tenants = new TenantRepo(db.kysely, secrets.keyPepper);
   const images = new ImageService(db.kysely, store, secrets.urlSigningKey, clock, config.imageTtlSeconds);
   const queue = new MemoryQueue(config.workerConcurrency);
-  const engine = opts.engine ?? new LocalEngine();
+  const engineDeps = { maxPixels: config.maxInputPixels, maxResponseBytes: MAX_UPSTREAM_IMAGE_BYTES, log };
+  const router = new EngineRouter(
+    config.engineSetup.engines.map((cfg) => ({
+      cfg,
+      engine: cfg.kind === "local" && opts.engine ? opts.engine : createEngine(cfg, engineDeps),
+    })),
+    catalog,
+    log,
+    opts.router,
+  );
   const jobs = new JobService({
     db: db.kysely,
-    engine,
+    engine: router,
     images,
     store,
     queue,
@@ -116,13 +130,15 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     queue,
     store,
     limiter: new MemoryLimiter(),
-    engine,
+    router,
     keys: new KeyAuthenticator(tenants, secrets.keyPepper, clock),
     admin: new AdminAuthenticator(secrets.adminToken),
     webhooks,
     runtime,
     async close() {
+      router.stop();
       await queue.stop();
+      router.close();
       await webhooks.stop();
       await db.close();
     },

@@ -190,6 +190,13 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable("tenants").addColumn("webhook_secret_sealed", "text").execute();
       },
     },
+    "0003_api_key_rotation": {
+      async up(db: Kysely<unknown>) {
+        // The key that replaced this one through POST /v1/keys/rotate: a key is rotated at most once, so
+        // a retry or a race cannot leave several successors, and a successor can be traced to its origin.
+        await db.schema.alterTable("api_keys").addColumn("replaced_by", "text").execute();
+      },
+    },
   };
 }
 

@@ -33,6 +33,8 @@ export interface ApiKeysTable {
   created_at: string;
   expires_at: string | null;
   revoked_at: string | null;
+  /** The id of the key that replaced this one by rotation; a key is rotated at most once. */
+  replaced_by: string | null;
 }
 
 export type LedgerKind = "credit" | "hold" | "capture" | "release";

@@ -1,5 +1,18 @@
 export type ModelStatus = "ga" | "preview" | "beta";
 
+/** One way to serve a model: an engine instance of the configuration, and what to tell it. */
+export interface ModelRoute {
+  /** The engine instance's id. */
+  engine: string;
+  /** Lower is tried first; routes of equal priority share the load by weight. */
+  priority: number;
+  weight: number;
+  /** Per-attempt timeout on this route; the instance's own when absent. */
+  timeoutMs?: number;
+  /** Engine parameters: workflow template, checkpoint, steps, sampler, upstream model name... */
+  params: Record<string, unknown>;
+}
+
 export interface ModelInfo {
   id: string;
   aliases: string[];
@@ -11,6 +24,9 @@ export interface ModelInfo {
   priceMin: number;
   priceMax: number;
   created: number;
+  /** Allowed sizes ("WxH"); the default list capped by maxSize when absent. */
+  sizes?: string[];
+  routes: ModelRoute[];
 }
 
 export const ALL_SIZES = [
@@ -29,6 +45,8 @@ export const DEFAULT_MODEL = "zekron-image-1";
 
 const CREATED = 1767225600; // 2026-01-01
 
+const LOCAL_ROUTE: ModelRoute[] = [{ engine: "local", priority: 1, weight: 1, params: {} }];
+
 /** The default catalog of API.md; every model is served by the built-in `local` engine. */
 export const DEFAULT_MODELS: ModelInfo[] = [
   {
@@ -41,6 +59,7 @@ export const DEFAULT_MODELS: ModelInfo[] = [
     priceMin: 25_000,
     priceMax: 29_000,
     created: CREATED,
+    routes: LOCAL_ROUTE,
   },
   {
     id: "zekron-xl",
@@ -52,6 +71,7 @@ export const DEFAULT_MODELS: ModelInfo[] = [
     priceMin: 20_000,
     priceMax: 25_000,
     created: CREATED,
+    routes: LOCAL_ROUTE,
   },
   {
     id: "zekron-flash",
@@ -63,6 +83,7 @@ export const DEFAULT_MODELS: ModelInfo[] = [
     priceMin: 15_000,
     priceMax: 20_000,
     created: CREATED,
+    routes: LOCAL_ROUTE,
   },
   {
     id: "zekron-art",
@@ -74,6 +95,7 @@ export const DEFAULT_MODELS: ModelInfo[] = [
     priceMin: 20_000,
     priceMax: 25_000,
     created: CREATED,
+    routes: LOCAL_ROUTE,
   },
 ];
 
@@ -92,6 +114,7 @@ export class Catalog {
   }
 
   sizes(model: ModelInfo): string[] {
+    if (model.sizes) return model.sizes;
     return ALL_SIZES.filter((s) => {
       const [w, h] = s.split("x").map(Number) as [number, number];
       return w <= model.maxSize && h <= model.maxSize;

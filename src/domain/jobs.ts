@@ -308,6 +308,7 @@ export class JobService {
       this.deps.engineTimeoutMs,
     );
     let lastProgressWrite = -Infinity;
+    let lastProgress = 0;
     try {
       const images = await this.loadInputs(job);
       const result = await raceAbort(
@@ -322,12 +323,19 @@ export class JobService {
           model: job.model,
           signal: controller.signal,
           onProgress: (p) => {
+            // 1 is for the completed job; a backend's own "done" must not look like completion.
+            const progress = Math.min(0.99, Math.max(0, p));
+            if (!(progress > lastProgress)) return;
+            lastProgress = progress;
+            // Listeners in this process (event streams) hear every step; the row, read by other
+            // processes, is written at most every PROGRESS_WRITE_MS.
+            this.events.emit(job.id, { job: { ...job, progress } } satisfies Outcome);
             const now = clock.now();
             if (now - lastProgressWrite < PROGRESS_WRITE_MS) return;
             lastProgressWrite = now;
             void db
               .updateTable("jobs")
-              .set({ progress: p })
+              .set({ progress })
               .where("id", "=", job.id)
               .where("status", "=", "running")
               .execute();
@@ -346,7 +354,8 @@ export class JobService {
     } catch (err) {
       const message = err instanceof EngineError ? err.message : "the engine failed unexpectedly";
       if (!(err instanceof EngineError)) log.error({ err, jobId: job.id }, "engine error");
-      await this.fail(job, "generation_failed", `Image generation failed: ${message}`);
+      const code = err instanceof EngineError ? err.code : "generation_failed";
+      await this.fail(job, code, `Image generation failed: ${message}`);
     } finally {
       clearTimeout(timeout);
       this.controllers.delete(job.id);

@@ -13,6 +13,18 @@ export interface TenantLimitsPatch {
   suspended?: boolean;
 }
 
+export type RotateResult =
+  | { ok: true; key: string; row: ApiKeyRow; old: ApiKeyRow }
+  | { ok: false; reason: "inactive" }
+  | { ok: false; reason: "rotated"; replacedBy: string };
+
+class LostRotationRace extends Error {}
+
+function isActive(k: ApiKeyRow, now: number): boolean {
+  // An unreadable expiry counts as expired: a key must never outlive its expiry by accident.
+  return k.revoked_at === null && (k.expires_at === null || Date.parse(k.expires_at) > now);
+}
+
 export class TenantRepo {
   constructor(
     private readonly db: Kysely<Database>,
@@ -77,9 +89,19 @@ export class TenantRepo {
   /** Creates a key and returns it in full: the only time it is ever visible. */
   async createKey(
     tenantId: string,
-    opts: { name?: string; scopes?: KeyScope[]; expiresAt?: string | null },
+    opts: { name?: string; scopes?: readonly KeyScope[]; expiresAt?: string | null },
     now: number,
   ): Promise<{ key: string; row: ApiKeyRow }> {
+    const created = this.newKey(tenantId, opts, now);
+    await this.db.insertInto("api_keys").values(created.row).execute();
+    return created;
+  }
+
+  private newKey(
+    tenantId: string,
+    opts: { name?: string; scopes?: readonly KeyScope[]; expiresAt?: string | null },
+    now: number,
+  ): { key: string; row: ApiKeyRow } {
     const key = generateKey("live");
     const row: ApiKeyRow = {
       id: newId("key"),
@@ -88,12 +110,12 @@ export class TenantRepo {
       prefix: keyPrefix(key),
       last4: key.slice(-4),
       hash: hashKey(this.pepper, key),
-      scopes: (opts.scopes ?? [...KEY_SCOPES]).join(","),
+      scopes: (opts.scopes ?? KEY_SCOPES).join(","),
       created_at: iso(now),
       expires_at: opts.expiresAt ?? null,
       revoked_at: null,
+      replaced_by: null,
     };
-    await this.db.insertInto("api_keys").values(row).execute();
     return { key, row };
   }
 
@@ -103,13 +125,87 @@ export class TenantRepo {
     return key && tenant ? { ...key, tenant } : undefined;
   }
 
+  /** Newest first; ids are random, so ordering by id only keeps same-millisecond keys in a stable order. */
   listKeys(tenantId: string): Promise<ApiKeyRow[]> {
     return this.db
       .selectFrom("api_keys")
       .selectAll()
       .where("tenant_id", "=", tenantId)
       .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
       .execute();
+  }
+
+  getKey(tenantId: string, keyId: string): Promise<ApiKeyRow | undefined> {
+    return this.db
+      .selectFrom("api_keys")
+      .selectAll()
+      .where("id", "=", keyId)
+      .where("tenant_id", "=", tenantId)
+      .executeTakeFirst();
+  }
+
+  /** Keys that still authenticate: not revoked and not expired at `now`. */
+  async countActiveKeys(tenantId: string, now: number): Promise<number> {
+    const row = await this.db
+      .selectFrom("api_keys")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("tenant_id", "=", tenantId)
+      .where("revoked_at", "is", null)
+      .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", iso(now))]))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /**
+   * Replaces a key by a new one with the same name, scopes and expiry. With no grace the old key is
+   * revoked; with grace it expires at now + grace, or at its own expiry when that comes first. The old key
+   * is updated only while it is still active and not yet rotated, so a retry or two racing rotations leave
+   * exactly one successor (the loser's new key is rolled back).
+   */
+  async rotateKey(tenantId: string, keyId: string, graceMs: number, now: number): Promise<RotateResult> {
+    try {
+      return await this.db.transaction().execute(async (tx) => {
+        const old = await tx
+          .selectFrom("api_keys")
+          .selectAll()
+          .where("id", "=", keyId)
+          .where("tenant_id", "=", tenantId)
+          .executeTakeFirst();
+        if (!old || !isActive(old, now)) return { ok: false, reason: "inactive" } as const;
+        if (old.replaced_by !== null) return { ok: false, reason: "rotated", replacedBy: old.replaced_by };
+        const created = this.newKey(
+          tenantId,
+          { name: old.name, scopes: old.scopes.split(",") as KeyScope[], expiresAt: old.expires_at },
+          now,
+        );
+        await tx.insertInto("api_keys").values(created.row).execute();
+        const ownExpiry = old.expires_at === null ? Infinity : Date.parse(old.expires_at);
+        const stop =
+          graceMs === 0 ? { revoked_at: iso(now) } : { expires_at: iso(Math.min(ownExpiry, now + graceMs)) };
+        const updated = await tx
+          .updateTable("api_keys")
+          .set({ ...stop, replaced_by: created.row.id })
+          .where("id", "=", keyId)
+          .where("tenant_id", "=", tenantId)
+          .where("revoked_at", "is", null)
+          .where("replaced_by", "is", null)
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) !== 1) throw new LostRotationRace();
+        return {
+          ok: true,
+          key: created.key,
+          row: created.row,
+          old: { ...old, ...stop, replaced_by: created.row.id },
+        };
+      });
+    } catch (err) {
+      if (!(err instanceof LostRotationRace)) throw err;
+      const current = await this.getKey(tenantId, keyId);
+      return current?.replaced_by
+        ? { ok: false, reason: "rotated", replacedBy: current.replaced_by }
+        : { ok: false, reason: "inactive" };
+    }
   }
 
   async revokeKey(tenantId: string, keyId: string, at: string): Promise<ApiKeyRow | undefined> {

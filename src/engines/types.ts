@@ -46,13 +46,26 @@ export interface Engine {
   readonly supportsEdit: boolean;
   readonly maxSourceImages: number;
   generate(req: EngineRequest): Promise<EngineResult>;
+  /**
+   * A cheap health check of the backend (ComfyUI `/system_stats`, A1111 `/sdapi/v1/sd-models`, OpenAI
+   * `/v1/models`); rejects when the backend cannot serve. Engines without a backend leave it out.
+   */
+  probe?(signal: AbortSignal): Promise<void>;
+  /** Releases what the engine keeps open (a ComfyUI WebSocket), at shutdown. */
+  close?(): void;
 }
 
-/** Thrown by an engine for a failure the client should see as `generation_failed`. */
+/**
+ * Thrown by an engine for a failure the client should see as `generation_failed`. `retryable` failures
+ * (connection refused, 5xx, 429, timeout) let the router try the next route; others (a bad workflow, a
+ * validation error) would fail the same way anywhere. `code` is `service_unavailable` when no backend
+ * could take the job at all.
+ */
 export class EngineError extends Error {
   constructor(
     message: string,
     readonly retryable = false,
+    readonly code: "generation_failed" | "service_unavailable" = "generation_failed",
   ) {
     super(message);
     this.name = "EngineError";

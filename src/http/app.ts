@@ -14,6 +14,7 @@ import type { KeyScope } from "../domain/apikeys.js";
 import type { Lease } from "../limits/types.js";
 import { presentedKey, requireScope, type AuthContext } from "./auth.js";
 import { registerRoutes } from "./routes/index.js";
+import { openaiErrorBody } from "./routes/openai.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -22,6 +23,8 @@ declare module "fastify" {
     scope?: KeyScope;
     /** Counts against the key's concurrent generations. */
     generation?: boolean;
+    /** `openai`: errors go out in OpenAI's envelope (the OpenAI-compatible routes); ours otherwise. */
+    errorShape?: "openai";
   }
   interface FastifyRequest {
     auth?: AuthContext;
@@ -176,5 +179,7 @@ export function sendError(s: Services, req: FastifyRequest, reply: FastifyReply,
   const level = err.status >= 500 ? "error" : "info";
   req.log[level]({ code: err.code, reference, status: err.status }, err.message);
   for (const [k, v] of Object.entries(err.extra.headers ?? {})) reply.header(k, v);
-  return reply.code(err.status).send(errorBody(err, reference));
+  const body =
+    req.routeOptions.config.errorShape === "openai" ? openaiErrorBody(err) : errorBody(err, reference);
+  return reply.code(err.status).send(body);
 }

@@ -50,8 +50,10 @@ export class KeyAuthenticator {
     if (!entry || tick - entry.at >= KEY_CACHE_MS) {
       entry = await this.lookup(hash, tick);
     }
+    // Checked on every request, cached or not, so a key stops at its expiry (a rotation's grace end
+    // included) to the millisecond; `!(x > now)` also refuses an unreadable (NaN) expiry.
     const now = this.clock.now();
-    if (!entry.ctx || (entry.expiresAt !== null && entry.expiresAt <= now)) {
+    if (!entry.ctx || (entry.expiresAt !== null && !(entry.expiresAt > now))) {
       throw new ApiError("invalid_api_key", "Invalid, revoked or expired API key");
     }
     if (entry.ctx.tenant.suspended) throw new ApiError("key_suspended", "This account is suspended");
@@ -70,6 +72,8 @@ export class KeyAuthenticator {
           }
         : null;
     const entry = { at: tick, ctx, expiresAt: row?.expires_at ? Date.parse(row.expires_at) : null };
+    // Re-inserted, not overwritten, so that the eviction below drops the least recently looked-up key.
+    this.cache.delete(hash);
     if (this.cache.size >= KEY_CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(hash, entry);
     return entry;

@@ -7,7 +7,7 @@ import { DEFAULT_MODEL, DEFAULT_SIZE, priceOf, type ModelInfo } from "../domain/
 import { acceptImage, decodeBase64 } from "../domain/uploads.js";
 import type { Idempotency, SubmitInput, Outcome } from "../domain/jobs.js";
 import type { OutputFormat } from "../engines/types.js";
-import { OPEN_STATUSES, type ImageRow } from "../db/schema.js";
+import { OPEN_STATUSES, type ImageRow, type Job } from "../db/schema.js";
 
 /** The fields every generation route accepts, once each route has mapped its own shape onto them. */
 export interface GenerationFields {
@@ -129,6 +129,8 @@ export async function validateGeneration(
   if (rawImages.length > 0 && !model.supportsEdit)
     throw new ApiError("invalid_model", `${model.id} cannot edit images`);
   const texts = rawImages.map((img, i) => {
+    // Multipart uploads (the OpenAI edits route) arrive as bytes, already held to MAX_IMAGE_BYTES.
+    if (Buffer.isBuffer(img)) return img;
     const data = typeof img === "string" ? img : (img as { data?: unknown } | null)?.data;
     if (typeof data !== "string") {
       throw new ApiError("invalid_parameter", `images[${i}].data must be a base64 string`, {
@@ -137,11 +139,20 @@ export async function validateGeneration(
     }
     return data;
   });
-  const buffers = texts.map((t, i) => decodeBase64(t, `images[${i}]`));
+  const buffers = texts.map((t, i) => (Buffer.isBuffer(t) ? t : decodeBase64(t, `images[${i}]`)));
   const images = [];
   for (const [i, b] of buffers.entries())
     images.push(await acceptImage(b, `images[${i}]`, s.config.maxInputPixels));
 
+  if (!s.router.canServe(model, images.length)) {
+    throw new ApiError(
+      "service_unavailable",
+      `No engine is available for ${model.id} right now; retry later`,
+      {
+        headers: { "Retry-After": "5" },
+      },
+    );
+  }
   const cost = priceOf(model, { width, height, prompt, edit: images.length > 0 });
   return {
     model,
@@ -169,6 +180,17 @@ export async function validateGeneration(
  * with the same Idempotency-Key gets the first job's result, or 409 while that job is still open.
  */
 export async function generateAndWait(s: Services, input: SubmitInput): Promise<Outcome> {
+  return awaitGeneration(s, (await submitGeneration(s, input)).job);
+}
+
+/**
+ * The submit half of generateAndWait, apart so that a route making several images (OpenAI's `n`) can
+ * hold them all before waiting, and cancel the ones it made when a later one cannot be paid for.
+ */
+export async function submitGeneration(
+  s: Services,
+  input: SubmitInput,
+): Promise<{ job: Job; replayed: boolean }> {
   const { job, replayed } = await s.jobs.submit(input);
   if (replayed && OPEN_STATUSES.includes(job.status)) {
     throw new ApiError(
@@ -182,6 +204,11 @@ export async function generateAndWait(s: Services, input: SubmitInput): Promise<
   if (replayed && job.status === "completed" && !job.store) {
     throw new ApiError("idempotency_conflict", "This zero-retention image was returned once and is not kept");
   }
+  return { job, replayed };
+}
+
+/** The wait half of generateAndWait: the finished job, or the sync routes' error for how it ended. */
+export async function awaitGeneration(s: Services, job: Pick<Job, "id">): Promise<Outcome> {
   const outcome = await s.jobs.waitFor(job.id, s.config.syncTimeoutMs);
   if (!outcome) {
     throw new ApiError(
@@ -191,7 +218,7 @@ export async function generateAndWait(s: Services, input: SubmitInput): Promise<
   }
   if (outcome.job.status !== "completed") {
     throw new ApiError(
-      "generation_failed",
+      outcome.job.error_code === "service_unavailable" ? "service_unavailable" : "generation_failed",
       outcome.job.error_message ?? "Image generation failed; the charge was refunded",
     );
   }

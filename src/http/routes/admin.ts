@@ -179,4 +179,10 @@ export function adminRoutes(app: FastifyInstance, s: Services): void {
       return reply.code(204).send();
     },
   );
+
+  // Health, load and recent errors of every engine instance; `?probe=1` runs the health probes first.
+  app.get<{ Querystring: { probe?: string } }>("/admin/v1/engines", cfg, async (req) => {
+    if (req.query.probe === "1" || req.query.probe === "true") await s.router.probeAll();
+    return { object: "list", data: s.router.status() };
+  });
 }

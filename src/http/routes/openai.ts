@@ -1,0 +1,387 @@
+import { createHash } from "node:crypto";
+import multipart, { type MultipartFile } from "@fastify/multipart";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { Services } from "../../services.js";
+import type { Job } from "../../db/schema.js";
+import type { Idempotency, Outcome, SubmitInput } from "../../domain/jobs.js";
+import { ApiError, type ErrorCode } from "../../errors.js";
+import { formatMoney } from "../../domain/money.js";
+import { MAX_IMAGE_BYTES } from "../../domain/uploads.js";
+import {
+  asObject,
+  awaitGeneration,
+  idempotencyOf,
+  outcomeBytes,
+  signedImageUrl,
+  submitGeneration,
+  validateGeneration,
+} from "../generation.js";
+
+/**
+ * POST /v1/images/generations and /v1/images/edits: OpenAI's Images API over the same path as
+ * /v1/generate (validation, hold and charge per image, limits, Idempotency-Key, history), so that the
+ * official SDKs work with only `baseURL` and `apiKey` changed.
+ */
+export function openaiRoutes(app: FastifyInstance, s: Services): void {
+  const config = { auth: "key", scope: "generate", generation: true, errorShape: "openai" } as const;
+
+  app.post("/v1/images/generations", { config }, async (req) => {
+    const body = asObject(req.body);
+    return createImages(s, req, body, [], body);
+  });
+
+  // Multipart is registered in a child context so that it applies to this route only: everywhere else a
+  // body is JSON whatever its label (app.ts), and a form sent to /v1/generate stays a clear invalid_json.
+  app.register(async (scope) => {
+    await scope.register(multipart, {
+      // Checked by readForm, which keeps reading to the end so that the answer is the first problem.
+      throwFileSizeLimit: false,
+      limits: {
+        fileSize: MAX_IMAGE_BYTES,
+        // Two images, and room for a mask so that it can be refused by name.
+        files: 3,
+        fields: 32,
+        parts: 40,
+        fieldSize: Math.max(64 * 1024, s.config.maxPromptLength * 4),
+      },
+    });
+    scope.post("/v1/images/edits", { config }, async (req) => {
+      const form = await readForm(s, req);
+      const digests = form.images.map((b) => createHash("sha256").update(b).digest("hex"));
+      return createImages(s, req, form.fields, form.images, { ...form.fields, images: digests });
+    });
+  });
+}
+
+const PARAM_OF: Partial<Record<ErrorCode, string>> = {
+  missing_prompt: "prompt",
+  prompt_too_long: "prompt",
+  invalid_model: "model",
+  invalid_size: "size",
+  too_many_images: "image",
+  invalid_base64: "image",
+  invalid_image: "image",
+};
+
+function openaiErrorType(status: number): string {
+  if (status === 401) return "authentication_error";
+  if (status === 402) return "insufficient_quota";
+  if (status === 403) return "permission_error";
+  if (status === 429) return "rate_limit_error";
+  if (status >= 500) return "server_error";
+  return "invalid_request_error";
+}
+
+/** OpenAI's error envelope, for routes whose config says `errorShape: "openai"` (app.ts sendError). */
+export function openaiErrorBody(err: ApiError) {
+  return {
+    error: {
+      message: err.message,
+      type: openaiErrorType(err.status),
+      param: err.extra.param ?? PARAM_OF[err.code] ?? null,
+      code: err.code,
+    },
+  };
+}
+
+const QUALITIES = ["auto", "standard", "hd", "low", "medium", "high"];
+const BACKGROUNDS = ["auto", "opaque", "transparent"];
+const RESPONSE_FORMATS = ["b64_json", "url"];
+const MAX_N = 10;
+
+function oneOf(fields: Record<string, unknown>, name: string, allowed: string[], fallback: string): string {
+  const v = fields[name];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== "string" || !allowed.includes(v))
+    throw new ApiError("invalid_parameter", `${name} must be one of ${allowed.join(", ")}`, { param: name });
+  return v;
+}
+
+/** `n` as a JSON number, or as the string a multipart form carries. */
+function countOf(fields: Record<string, unknown>): number {
+  const v = fields.n;
+  if (v === undefined || v === null) return 1;
+  const n = typeof v === "string" && /^\d{1,3}$/.test(v) ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > MAX_N)
+    throw new ApiError("invalid_parameter", `n must be an integer from 1 to ${MAX_N}`, { param: "n" });
+  return n;
+}
+
+/** A catalog id or alias as it is; an OpenAI name only when the operator's config maps it. */
+function modelOf(s: Services, v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "string") {
+    if (s.catalog.find(v)) return v;
+    const mapped = s.config.engineSetup.openaiModels;
+    if (Object.hasOwn(mapped, v)) return mapped[v];
+  }
+  throw new ApiError(
+    "invalid_model",
+    `The model ${JSON.stringify(v)} does not exist here; GET /v1/models lists the models`,
+    { param: "model" },
+  );
+}
+
+async function createImages(
+  s: Services,
+  req: FastifyRequest,
+  fields: Record<string, unknown>,
+  images: Buffer[],
+  requested: unknown,
+) {
+  const store = req.headers["x-zekron-store"] !== "0";
+  const n = countOf(fields);
+  const responseFormat = oneOf(fields, "response_format", RESPONSE_FORMATS, "b64_json");
+  const quality = oneOf(fields, "quality", QUALITIES, "auto");
+  const background = oneOf(fields, "background", BACKGROUNDS, "opaque");
+  if (fields.user !== undefined && fields.user !== null && typeof fields.user !== "string")
+    throw new ApiError("invalid_parameter", "user must be a string", { param: "user" });
+  if (fields.stream === true || fields.stream === "true")
+    throw new ApiError("invalid_parameter", "stream is not supported; the images come in one answer", {
+      param: "stream",
+    });
+  if (!store && responseFormat === "url") {
+    throw new ApiError(
+      "invalid_parameter",
+      "response_format url needs a stored image; with X-Zekron-Store: 0 use b64_json",
+      { param: "response_format" },
+    );
+  }
+  const { input } = await validateGeneration(
+    s,
+    req.auth!,
+    {
+      prompt: fields.prompt,
+      model: modelOf(s, fields.model),
+      size: fields.size === "auto" ? undefined : fields.size,
+      output_format: fields.output_format,
+      images,
+    },
+    store,
+  );
+
+  const jobs = await submitAll(s, input, n, idempotencyOf(req, requested));
+  const settled = await Promise.allSettled(jobs.map((job) => awaitGeneration(s, job)));
+  const done = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  if (done.length === 0) throw (settled[0] as PromiseRejectedResult).reason;
+  // The answer is final: a job that outlived the wait is canceled, so the client pays only for what it gets.
+  for (const [i, r] of settled.entries()) {
+    if (r.status === "rejected" && r.reason instanceof ApiError && r.reason.code === "generation_timeout")
+      await s.jobs.fail(
+        jobs[i]!,
+        "canceled",
+        "Canceled: the request answered without this image",
+        "canceled",
+      );
+  }
+
+  const first = done[0]!.job;
+  const pixels = first.width * first.height;
+  const inputTokens = Math.ceil(first.prompt.length / 4);
+  const outputTokens = done.length * Math.ceil(pixels / 1024);
+  return {
+    created: Math.floor(Date.parse(first.created_at) / 1000),
+    data: await Promise.all(done.map((o) => imageEntry(s, req, o, responseFormat))),
+    size: `${first.width}x${first.height}`,
+    output_format: first.output_format,
+    quality,
+    background,
+    usage: {
+      input_tokens: inputTokens,
+      output_tokens: outputTokens,
+      total_tokens: inputTokens + outputTokens,
+    },
+  };
+}
+
+async function imageEntry(s: Services, req: FastifyRequest, o: Outcome, format: string) {
+  if (format === "url") {
+    if (!o.image) throw new ApiError("internal_error", "The image of this job was not stored");
+    return { url: signedImageUrl(s, req, o.image), revised_prompt: o.job.prompt };
+  }
+  return { b64_json: (await outcomeBytes(s, o)).toString("base64"), revised_prompt: o.job.prompt };
+}
+
+/**
+ * One job per image, each held like /v1/generate's. All n are paid for or none: the balance is checked for
+ * the lot first, and when a later hold still fails (a concurrent spend, an allowance), the jobs made here
+ * are canceled and refunded. A job that finished in the moment before its cancel was charged, so it is
+ * kept and returned.
+ */
+async function submitAll(s: Services, input: SubmitInput, n: number, idem?: Idempotency): Promise<Job[]> {
+  if (n > 1) {
+    const tenant = await s.tenants.get(input.tenantId);
+    const total = input.cost * n;
+    if (
+      tenant &&
+      tenant.available < total &&
+      !(idem && (await s.jobs.findIdempotent(input.tenantId, idem)))
+    ) {
+      throw new ApiError(
+        "insufficient_balance",
+        `Not enough balance: these ${n} images cost ${formatMoney(total)} and the balance is ${formatMoney(tenant.available)}`,
+      );
+    }
+  }
+  const jobs: Job[] = [];
+  const made: Job[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      // Image i > 0 claims the key plus " i": a space never occurs in a client's key, so no clash.
+      const idempotency = idem && { key: i === 0 ? idem.key : `${idem.key} ${i}`, hash: idem.hash };
+      const { job, replayed } = await submitGeneration(s, { ...input, idempotency });
+      jobs.push(job);
+      if (!replayed) made.push(job);
+    }
+  } catch (err) {
+    const kept = await cancelMade(s, input.tenantId, made);
+    const replays = jobs.filter((j) => !made.includes(j));
+    if (kept.length + replays.length === 0) throw err;
+    return [...replays, ...kept];
+  }
+  return jobs;
+}
+
+/**
+ * Cancels the jobs, frees their Idempotency-Key claims (as a 402 on /v1/generate claims none), and returns
+ * those that had already completed.
+ */
+async function cancelMade(s: Services, tenantId: string, made: Job[]): Promise<Job[]> {
+  const kept: Job[] = [];
+  for (const job of made) {
+    const reason = "Canceled: the other images of the request could not be paid for";
+    if (await s.jobs.fail(job, "canceled", reason, "canceled")) continue;
+    const now = await s.jobs.get(job.id);
+    if (now?.status === "completed") kept.push(now);
+  }
+  const dropped = made.filter((j) => !kept.some((k) => k.id === j.id)).map((j) => j.id);
+  if (dropped.length > 0) {
+    await s.db.kysely
+      .deleteFrom("idempotency_keys")
+      .where("tenant_id", "=", tenantId)
+      .where("job_id", "in", dropped)
+      .execute();
+  }
+  return kept;
+}
+
+const IMAGE_FIELDS = new Set(["image", "image[]"]);
+const MASK_FIELDS = new Set(["mask", "mask[]"]);
+
+/** An error after which the rest of the body is not read, so the connection cannot be reused. */
+function closing(code: ErrorCode, message: string, param?: string): ApiError {
+  return new ApiError(code, message, { param, headers: { Connection: "close" } });
+}
+
+function tooLarge(limit: number): ApiError {
+  return closing("payload_too_large", `The request body is over ${limit / 1024 / 1024} MiB`);
+}
+
+/** The plugin's and busboy's errors, in our table. */
+function formError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  switch ((err as { code?: string }).code) {
+    case "FST_FILES_LIMIT":
+      return closing("too_many_images", "Too many files: send at most 2 images (image or image[])", "image");
+    case "FST_FIELDS_LIMIT":
+    case "FST_PARTS_LIMIT":
+      return closing("invalid_parameter", "The form has too many fields");
+    case "FST_PROTO_VIOLATION":
+      return closing("invalid_parameter", "The form has a field name that is not allowed");
+    case "FST_INVALID_JSON_FIELD_ERROR":
+      return closing("invalid_parameter", "A form field labelled application/json is not valid JSON");
+  }
+  return closing("invalid_parameter", `The multipart body cannot be read: ${(err as Error).message}`);
+}
+
+/**
+ * Reads the edit form: text fields, and up to 2 images of at most MAX_IMAGE_BYTES each. Fastify's
+ * bodyLimit does not see a multipart body (the plugin streams the raw request), so the bytes are counted
+ * here. A problem with one part is remembered and the rest is still read, so the connection stays usable;
+ * only a body over the limit or a broken one stops the reading.
+ */
+async function readForm(
+  s: Services,
+  req: FastifyRequest,
+): Promise<{ fields: Record<string, unknown>; images: Buffer[] }> {
+  if (!req.isMultipart()) {
+    throw new ApiError(
+      "invalid_parameter",
+      "Send the edit as multipart/form-data, with the image as a file field `image` or `image[]`",
+      { param: "image" },
+    );
+  }
+  const limit = s.config.bodyLimitBytes;
+  if (Number(req.headers["content-length"]) > limit) throw tooLarge(limit);
+  let received = 0;
+  const count = (chunk: Buffer) => (received += chunk.length);
+  req.raw.on("data", count);
+  // on("data") alone would start the flow before the parser is attached; its pipe() resumes it.
+  req.raw.pause();
+
+  const fields: Record<string, unknown> = {};
+  const images: Buffer[] = [];
+  let problem: ApiError | undefined;
+  const note = (e: ApiError) => void (problem ??= e);
+  try {
+    for await (const part of req.parts()) {
+      if (received > limit) throw tooLarge(limit);
+      const name = part.fieldname;
+      if (part.type === "file") {
+        const wanted = IMAGE_FIELDS.has(name) && images.length < 2;
+        const bytes = await readFile(part, wanted, () => received > limit);
+        if (bytes === null) throw tooLarge(limit);
+        if (MASK_FIELDS.has(name)) {
+          note(
+            new ApiError("invalid_parameter", "mask is not supported: the whole image is edited", {
+              param: "mask",
+            }),
+          );
+        } else if (!IMAGE_FIELDS.has(name)) {
+          note(new ApiError("invalid_parameter", `Unexpected file field ${name}`, { param: name }));
+        } else if (!wanted) {
+          note(new ApiError("too_many_images", "More than 2 images sent; at most 2 are allowed"));
+        } else if (part.file.truncated) {
+          note(
+            new ApiError("payload_too_large", `An image is over ${MAX_IMAGE_BYTES / 1024 / 1024} MiB`, {
+              param: "image",
+            }),
+          );
+        } else {
+          images.push(bytes);
+        }
+      } else if (IMAGE_FIELDS.has(name) || MASK_FIELDS.has(name)) {
+        note(new ApiError("invalid_parameter", `${name} must be sent as a file`, { param: name }));
+      } else if (part.valueTruncated) {
+        note(
+          name === "prompt"
+            ? new ApiError("prompt_too_long", `The prompt is over ${s.config.maxPromptLength} characters`)
+            : new ApiError("invalid_parameter", `${name} is too long`, { param: name }),
+        );
+      } else if (name in fields) {
+        note(new ApiError("invalid_parameter", `${name} is given twice`, { param: name }));
+      } else {
+        fields[name] = part.value;
+      }
+    }
+  } catch (err) {
+    throw formError(err);
+  } finally {
+    req.raw.off("data", count);
+  }
+  if (received > limit) throw tooLarge(limit);
+  if (problem) throw problem;
+  if (images.length === 0)
+    throw new ApiError("invalid_parameter", "image is required: send 1 or 2 image files", { param: "image" });
+  return { fields, images };
+}
+
+/** The file's bytes (or an empty buffer when not wanted: read and dropped), or null once over the limit. */
+async function readFile(part: MultipartFile, keep: boolean, over: () => boolean): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of part.file) {
+    if (over()) return null;
+    if (keep) chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
