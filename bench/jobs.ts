@@ -59,7 +59,7 @@ export async function eventLatency(jobs: number): Promise<{ sse: number[]; webho
     loadConfig({
       PORT: "0",
       HOST: "127.0.0.1",
-      LOG_LEVEL: "warn",
+      LOG_LEVEL: "error",
       ZEKRON_DATA_DIR: dataDir,
       ZEKRON_ADMIN_TOKEN: "bench-admin-token-0123456789",
       ZEKRON_DEMO_TENANT: "false",

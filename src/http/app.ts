@@ -13,6 +13,7 @@ import { ApiError, errorBody, errorReference } from "../errors.js";
 import type { KeyScope } from "../domain/apikeys.js";
 import type { Lease } from "../limits/types.js";
 import { presentedKey, requireScope, type AuthContext } from "./auth.js";
+import { registerOpenApi } from "./openapi.js";
 import { registerRoutes } from "./routes/index.js";
 import { openaiErrorBody } from "./routes/openai.js";
 
@@ -153,6 +154,7 @@ export function buildApp(s: Services): FastifyInstance {
     return sendError(s, req, reply, new ApiError("not_found", `No route ${req.method} ${path}`));
   });
 
+  registerOpenApi(app, s);
   registerRoutes(app, s);
   return app;
 }

@@ -5,6 +5,8 @@ import { formatMoney } from "../../domain/money.js";
 import { ApiError } from "../../errors.js";
 import { baseUrl, signedImageUrl } from "../generation.js";
 import type { JobStatus } from "../../db/schema.js";
+import { routeSchemas } from "../schemas/fastify.js";
+import { accountOps } from "../schemas/account.js";
 
 const STATUSES = new Set<JobStatus>(["queued", "running", "completed", "failed", "blocked", "canceled"]);
 
@@ -20,7 +22,8 @@ function intParam(value: unknown, name: string, def: number, min: number, max: n
 }
 
 export function accountRoutes(app: FastifyInstance, s: Services): void {
-  app.get("/v1/balance", { config: { auth: "key", scope: "read" } }, async (req) => {
+  const doc = routeSchemas(accountOps);
+  app.get("/v1/balance", { schema: doc.balance, config: { auth: "key", scope: "read" } }, async (req) => {
     const t = (await s.tenants.get(req.auth!.tenantId))!;
     return {
       success: true,
@@ -35,7 +38,7 @@ export function accountRoutes(app: FastifyInstance, s: Services): void {
 
   app.get<{ Querystring: Record<string, string | undefined> }>(
     "/v1/generations",
-    { config: { auth: "key", scope: "read" } },
+    { schema: doc.generations, config: { auth: "key", scope: "read" } },
     async (req) => {
       const q = req.query;
       const limit = intParam(q.limit, "limit", 20, 1, 100);
@@ -107,7 +110,8 @@ export function accountRoutes(app: FastifyInstance, s: Services): void {
 
 /** GET /v1/usage: today's and this month's images and spend, beside the tenant's allowances and limits. */
 export function usageRoutes(app: FastifyInstance, s: Services): void {
-  app.get("/v1/usage", { config: { auth: "key", scope: "read" } }, async (req) => {
+  const doc = routeSchemas(accountOps);
+  app.get("/v1/usage", { schema: doc.usage, config: { auth: "key", scope: "read" } }, async (req) => {
     const auth = req.auth!;
     const now = new Date(s.clock.now());
     const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));

@@ -8,6 +8,8 @@ import { credit } from "../../domain/ledger.js";
 import { displayKey } from "../../domain/apikeys.js";
 import { ApiError } from "../../errors.js";
 import { asObject } from "../generation.js";
+import { withSchemas } from "../schemas/fastify.js";
+import { adminOps } from "../schemas/admin.js";
 
 export function tenantView(t: Tenant) {
   return {
@@ -72,13 +74,14 @@ function parsePatch(body: Record<string, unknown>): TenantLimitsPatch {
 /** /admin/v1: tenants and credits, with ZEKRON_ADMIN_TOKEN. */
 export function adminRoutes(app: FastifyInstance, s: Services): void {
   const cfg = { config: { auth: "admin" as const } };
+  const on = withSchemas(adminOps, cfg);
   const found = async (id: string) => {
     const t = await s.tenants.get(id);
     if (!t) throw new ApiError("not_found", `No tenant ${id}`);
     return t;
   };
 
-  app.post("/admin/v1/tenants", cfg, async (req, reply) => {
+  app.post("/admin/v1/tenants", on.createTenant, async (req, reply) => {
     const body = asObject(req.body);
     const name = body.name;
     if (typeof name !== "string" || name.trim().length === 0 || name.length > 200) {
@@ -102,7 +105,7 @@ export function adminRoutes(app: FastifyInstance, s: Services): void {
     });
   });
 
-  app.get<{ Querystring: { limit?: string; offset?: string } }>("/admin/v1/tenants", cfg, async (req) => {
+  app.get<{ Querystring: { limit?: string; offset?: string } }>("/admin/v1/tenants", on.list, async (req) => {
     const limit = Math.min(100, Math.max(1, Number(req.query.limit ?? 50) || 50));
     const offset = Math.max(0, Number(req.query.offset ?? 0) || 0);
     const [rows, total] = await Promise.all([s.tenants.list(limit, offset), s.tenants.count()]);
@@ -115,7 +118,7 @@ export function adminRoutes(app: FastifyInstance, s: Services): void {
     };
   });
 
-  app.get<{ Params: { id: string } }>("/admin/v1/tenants/:id", cfg, async (req) => {
+  app.get<{ Params: { id: string } }>("/admin/v1/tenants/:id", on.getTenant, async (req) => {
     const t = await found(req.params.id);
     const keys = await s.tenants.listKeys(t.id);
     return {
@@ -127,7 +130,7 @@ export function adminRoutes(app: FastifyInstance, s: Services): void {
     };
   });
 
-  app.patch<{ Params: { id: string } }>("/admin/v1/tenants/:id", cfg, async (req) => {
+  app.patch<{ Params: { id: string } }>("/admin/v1/tenants/:id", on.patchTenant, async (req) => {
     await found(req.params.id);
     const patch = parsePatch(asObject(req.body));
     const t = await s.tenants.update(req.params.id, patch);
@@ -135,7 +138,7 @@ export function adminRoutes(app: FastifyInstance, s: Services): void {
     return { success: true, data: { tenant: tenantView(t!) } };
   });
 
-  app.post<{ Params: { id: string } }>("/admin/v1/tenants/:id/credits", cfg, async (req) => {
+  app.post<{ Params: { id: string } }>("/admin/v1/tenants/:id/credits", on.credit, async (req) => {
     await found(req.params.id);
     const body = asObject(req.body);
     const amount = parseMoney(body.amount);
@@ -160,7 +163,7 @@ export function adminRoutes(app: FastifyInstance, s: Services): void {
     };
   });
 
-  app.post<{ Params: { id: string } }>("/admin/v1/tenants/:id/keys", cfg, async (req, reply) => {
+  app.post<{ Params: { id: string } }>("/admin/v1/tenants/:id/keys", on.addKey, async (req, reply) => {
     await found(req.params.id);
     const body = req.body === undefined ? {} : asObject(req.body);
     const name =
@@ -171,7 +174,7 @@ export function adminRoutes(app: FastifyInstance, s: Services): void {
 
   app.delete<{ Params: { id: string; keyId: string } }>(
     "/admin/v1/tenants/:id/keys/:keyId",
-    cfg,
+    on.revokeKey,
     async (req, reply) => {
       const row = await s.tenants.revokeKey(req.params.id, req.params.keyId, iso(s.clock.now()));
       if (!row) throw new ApiError("not_found", `No key ${req.params.keyId} for tenant ${req.params.id}`);
@@ -181,7 +184,7 @@ export function adminRoutes(app: FastifyInstance, s: Services): void {
   );
 
   // Health, load and recent errors of every engine instance; `?probe=1` runs the health probes first.
-  app.get<{ Querystring: { probe?: string } }>("/admin/v1/engines", cfg, async (req) => {
+  app.get<{ Querystring: { probe?: string } }>("/admin/v1/engines", on.engines, async (req) => {
     if (req.query.probe === "1" || req.query.probe === "true") await s.router.probeAll();
     return { object: "list", data: s.router.status() };
   });

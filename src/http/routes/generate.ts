@@ -12,10 +12,16 @@ import {
   signedImageUrl,
   validateGeneration,
 } from "../generation.js";
+import { routeSchema } from "../schemas/fastify.js";
+import { generateOps } from "../schemas/generate.js";
 
 /** POST /v1/generate (seed 000): create, or edit with 1-2 source images, and wait for the image. */
 export function generateRoutes(app: FastifyInstance, s: Services): void {
-  app.post("/v1/generate", { config: { auth: "key", scope: "generate", generation: true } }, async (req) => {
+  const options = {
+    schema: routeSchema(generateOps.generate),
+    config: { auth: "key", scope: "generate", generation: true },
+  } as const;
+  app.post("/v1/generate", options, async (req) => {
     const auth = req.auth!;
     const body = asObject(req.body);
     const store = req.headers["x-zekron-store"] !== "0";

@@ -1,11 +1,14 @@
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
 import type { Services } from "../../services.js";
+import { routeSchemas } from "../schemas/fastify.js";
+import { healthOps } from "../schemas/health.js";
 
 export function healthRoutes(app: FastifyInstance, s: Services): void {
-  app.get("/healthz", async () => ({ status: "ok" }));
+  const doc = routeSchemas(healthOps);
+  app.get("/healthz", { schema: doc.healthz }, async () => ({ status: "ok" }));
 
-  app.get("/readyz", async (_req, reply) => {
+  app.get("/readyz", { schema: doc.readyz }, async (_req, reply) => {
     const checks: Record<string, string> = {};
     const probe = async (name: string, fn: () => Promise<unknown>) => {
       try {

@@ -2,12 +2,14 @@ import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services.js";
 import { ApiError } from "../../errors.js";
 import { requireScope } from "../auth.js";
+import { routeSchema } from "../schemas/fastify.js";
+import { imageOps } from "../schemas/images.js";
 
 /** GET /v1/images/{token}: the owner's key, or a signed link until it expires. */
 export function imageRoutes(app: FastifyInstance, s: Services): void {
   app.get<{ Params: { token: string }; Querystring: { expires?: string; signature?: string } }>(
     "/v1/images/:token",
-    { config: { auth: "image" } },
+    { schema: routeSchema(imageOps.get), config: { auth: "image" } },
     async (req, reply) => {
       const { token } = req.params;
       const q = req.query;

@@ -8,6 +8,8 @@ import { ApiError } from "../../errors.js";
 import { checkWebhookUrl } from "../../webhooks/urls.js";
 import type { Outcome } from "../../domain/jobs.js";
 import { asObject, baseUrl, idempotencyOf, validateGeneration } from "../generation.js";
+import { routeSchemas } from "../schemas/fastify.js";
+import { jobOps } from "../schemas/jobs.js";
 
 const STATUSES = new Set<JobStatus>(["queued", "running", "completed", "failed", "blocked", "canceled"]);
 const MAX_PREFER_WAIT_S = 60;
@@ -76,7 +78,9 @@ function preferWait(req: FastifyRequest): number {
 }
 
 export function jobRoutes(app: FastifyInstance, s: Services): void {
-  app.post("/v1/images/generate", { config: { auth: "key", scope: "generate" } }, async (req, reply) => {
+  const doc = routeSchemas(jobOps);
+  const submit = { schema: doc.submit, config: { auth: "key", scope: "generate" } } as const;
+  app.post("/v1/images/generate", submit, async (req, reply) => {
     const body = asObject(req.body);
     const webhookUrl =
       body.webhook_url === undefined || body.webhook_url === null
@@ -115,13 +119,13 @@ export function jobRoutes(app: FastifyInstance, s: Services): void {
 
   app.get<{ Params: { id: string } }>(
     "/v1/jobs/:id",
-    { config: { auth: "key", scope: "read" } },
+    { schema: doc.get, config: { auth: "key", scope: "read" } },
     async (req) => jobView(s, req, await ownJob(s, req)),
   );
 
   app.get<{ Querystring: { status?: string; limit?: string; cursor?: string } }>(
     "/v1/jobs",
-    { config: { auth: "key", scope: "read" } },
+    { schema: doc.list, config: { auth: "key", scope: "read" } },
     async (req) => {
       const { status, cursor } = req.query;
       const limit = req.query.limit === undefined ? 20 : Number(req.query.limit);
@@ -159,7 +163,7 @@ export function jobRoutes(app: FastifyInstance, s: Services): void {
 
   app.delete<{ Params: { id: string } }>(
     "/v1/jobs/:id",
-    { config: { auth: "key", scope: "generate" } },
+    { schema: doc.cancel, config: { auth: "key", scope: "generate" } },
     async (req, reply) => {
       const done = await s.jobs.cancel(req.auth!.tenantId, req.params.id);
       if (!done) throw new ApiError("not_found", `No job ${req.params.id}`);
@@ -169,7 +173,7 @@ export function jobRoutes(app: FastifyInstance, s: Services): void {
 
   app.get<{ Params: { id: string } }>(
     "/v1/jobs/:id/events",
-    { config: { auth: "key", scope: "read" } },
+    { schema: doc.events, config: { auth: "key", scope: "read" } },
     async (req, reply) => streamJob(s, req, reply, await ownJob(s, req)),
   );
 }

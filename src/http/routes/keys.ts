@@ -6,6 +6,8 @@ import { KEY_SCOPES, type KeyScope } from "../../domain/apikeys.js";
 import { ApiError } from "../../errors.js";
 import { asObject } from "../generation.js";
 import { keyView } from "./admin.js";
+import { withSchemas } from "../schemas/fastify.js";
+import { keyOps } from "../schemas/keys.js";
 
 /** Keys that still authenticate, per tenant: a leaked `keys` key cannot mint keys without bound. */
 const MAX_ACTIVE_KEYS = 100;
@@ -97,13 +99,14 @@ function sendNewKey(reply: FastifyReply, key: string, row: ApiKeyRow, extra: Rec
 /** Self-service keys: /v1/keys, with the `keys` scope. */
 export function keyRoutes(app: FastifyInstance, s: Services): void {
   const cfg = { config: { auth: "key" as const, scope: "keys" as const } };
+  const on = withSchemas(keyOps, cfg);
 
-  app.get("/v1/keys", cfg, async (req) => ({
+  app.get("/v1/keys", on.list, async (req) => ({
     success: true,
     data: { keys: (await s.tenants.listKeys(req.auth!.tenantId)).map(keyView) },
   }));
 
-  app.post("/v1/keys", cfg, async (req, reply) => {
+  app.post("/v1/keys", on.create, async (req, reply) => {
     const auth = req.auth!;
     const body = optionalBody(req.body);
     const now = s.clock.now();
@@ -120,7 +123,7 @@ export function keyRoutes(app: FastifyInstance, s: Services): void {
     return sendNewKey(reply, key, row);
   });
 
-  app.post("/v1/keys/rotate", cfg, async (req, reply) => {
+  app.post("/v1/keys/rotate", on.rotate, async (req, reply) => {
     const auth = req.auth!;
     const graceSeconds = parseGrace(optionalBody(req.body).grace_seconds);
     const result = await s.tenants.rotateKey(auth.tenantId, auth.keyId, graceSeconds * 1000, s.clock.now());
@@ -139,7 +142,7 @@ export function keyRoutes(app: FastifyInstance, s: Services): void {
     return sendNewKey(reply, result.key, result.row, { old_key_expires_at: apiTime(stopsAt) });
   });
 
-  app.delete<{ Params: { id: string } }>("/v1/keys/:id", cfg, async (req, reply) => {
+  app.delete<{ Params: { id: string } }>("/v1/keys/:id", on.revoke, async (req, reply) => {
     const row = await s.tenants.revokeKey(req.auth!.tenantId, req.params.id, iso(s.clock.now()));
     if (!row) throw new ApiError("not_found", `No key ${req.params.id}`);
     s.keys.invalidate({ keyId: row.id });

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services.js";
 import { formatMoney } from "../../domain/money.js";
+import { routeSchema } from "../schemas/fastify.js";
+import { modelOps } from "../schemas/models.js";
 
 /** GET /v1/models: OpenAI's list shape plus what a client needs to choose and price a model. */
 export function modelRoutes(app: FastifyInstance, s: Services): void {
@@ -20,5 +22,9 @@ export function modelRoutes(app: FastifyInstance, s: Services): void {
       price: { min: formatMoney(m.priceMin), max: formatMoney(m.priceMax) },
     })),
   };
-  app.get("/v1/models", { config: { auth: "key", scope: "read" } }, async () => body);
+  app.get(
+    "/v1/models",
+    { schema: routeSchema(modelOps.list), config: { auth: "key", scope: "read" } },
+    async () => body,
+  );
 }

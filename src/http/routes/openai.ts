@@ -16,6 +16,8 @@ import {
   submitGeneration,
   validateGeneration,
 } from "../generation.js";
+import { routeSchema } from "../schemas/fastify.js";
+import { openaiOps } from "../schemas/openai.js";
 
 /**
  * POST /v1/images/generations and /v1/images/edits: OpenAI's Images API over the same path as
@@ -25,7 +27,7 @@ import {
 export function openaiRoutes(app: FastifyInstance, s: Services): void {
   const config = { auth: "key", scope: "generate", generation: true, errorShape: "openai" } as const;
 
-  app.post("/v1/images/generations", { config }, async (req) => {
+  app.post("/v1/images/generations", { schema: routeSchema(openaiOps.generations), config }, async (req) => {
     const body = asObject(req.body);
     return createImages(s, req, body, [], body);
   });
@@ -45,7 +47,7 @@ export function openaiRoutes(app: FastifyInstance, s: Services): void {
         fieldSize: Math.max(64 * 1024, s.config.maxPromptLength * 4),
       },
     });
-    scope.post("/v1/images/edits", { config }, async (req) => {
+    scope.post("/v1/images/edits", { schema: routeSchema(openaiOps.edits), config }, async (req) => {
       const form = await readForm(s, req);
       const digests = form.images.map((b) => createHash("sha256").update(b).digest("hex"));
       return createImages(s, req, form.fields, form.images, { ...form.fields, images: digests });

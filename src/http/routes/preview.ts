@@ -3,6 +3,8 @@ import type { Services } from "../../services.js";
 import { apiTime } from "../../clock.js";
 import { ApiError } from "../../errors.js";
 import { asObject, baseUrl, generateAndWait, idempotencyOf, validateGeneration } from "../generation.js";
+import { routeSchema } from "../schemas/fastify.js";
+import { previewOps } from "../schemas/preview.js";
 
 const SUFFIX = ":image-preview";
 
@@ -10,7 +12,7 @@ const SUFFIX = ":image-preview";
 export function previewRoutes(app: FastifyInstance, s: Services): void {
   app.post<{ Params: { action: string } }>(
     "/api/v1/:action",
-    { config: { auth: "key", scope: "generate", generation: true } },
+    { schema: routeSchema(previewOps.preview), config: { auth: "key", scope: "generate", generation: true } },
     async (req) => {
       const action = req.params.action;
       if (!action.endsWith(SUFFIX)) throw new ApiError("not_found", `No route POST /api/v1/${action}`);

@@ -6,6 +6,8 @@ import { apiTime } from "../../clock.js";
 import { ApiError } from "../../errors.js";
 import { checkWebhookUrl } from "../../webhooks/urls.js";
 import { asObject } from "../generation.js";
+import { withSchemas } from "../schemas/fastify.js";
+import { webhookOps } from "../schemas/webhooks.js";
 
 const MAX_ENDPOINTS = 20;
 
@@ -38,13 +40,14 @@ function deliveryView(d: WebhookDelivery) {
 /** Webhook endpoints (seed 004, Standard Webhooks). */
 export function webhookRoutes(app: FastifyInstance, s: Services): void {
   const cfg = { config: { auth: "key" as const, scope: "webhooks" as const } };
+  const on = withSchemas(webhookOps, cfg);
   const own = async (req: FastifyRequest<{ Params: { id: string } }>) => {
     const e = await s.webhooks.getEndpoint(req.auth!.tenantId, req.params.id);
     if (!e) throw new ApiError("not_found", `No webhook endpoint ${req.params.id}`);
     return e;
   };
 
-  app.post("/v1/webhooks", cfg, async (req, reply) => {
+  app.post("/v1/webhooks", on.create, async (req, reply) => {
     const body = asObject(req.body);
     const url = checkWebhookUrl(body.url, s.config.webhookAllowPrivate, "url");
     let events: WebhookEvent[] = [...JOB_EVENTS];
@@ -70,24 +73,24 @@ export function webhookRoutes(app: FastifyInstance, s: Services): void {
     return reply.code(201).send({ ...endpointView(row), secret });
   });
 
-  app.get("/v1/webhooks", cfg, async (req) => ({
+  app.get("/v1/webhooks", on.list, async (req) => ({
     object: "list",
     data: (await s.webhooks.listEndpoints(req.auth!.tenantId)).map(endpointView),
   }));
 
-  app.get("/v1/webhooks/default/secret", cfg, async (req) => ({
+  app.get("/v1/webhooks/default/secret", on.defaultSecret, async (req) => ({
     // Signs the per-job `webhook_url` deliveries of this account.
     secret: await s.webhooks.defaultSecret(req.auth!.tenantId),
   }));
 
-  app.delete<{ Params: { id: string } }>("/v1/webhooks/:id", cfg, async (req, reply) => {
+  app.delete<{ Params: { id: string } }>("/v1/webhooks/:id", on.delete, async (req, reply) => {
     if (!(await s.webhooks.deleteEndpoint(req.auth!.tenantId, req.params.id))) {
       throw new ApiError("not_found", `No webhook endpoint ${req.params.id}`);
     }
     return reply.code(204).send();
   });
 
-  app.post<{ Params: { id: string } }>("/v1/webhooks/:id/test", cfg, async (req) => {
+  app.post<{ Params: { id: string } }>("/v1/webhooks/:id/test", on.test, async (req) => {
     const { delivery, result } = await s.webhooks.sendTest(await own(req));
     return {
       delivery: deliveryView(delivery),
@@ -100,7 +103,7 @@ export function webhookRoutes(app: FastifyInstance, s: Services): void {
 
   app.get<{ Params: { id: string }; Querystring: { limit?: string } }>(
     "/v1/webhooks/:id/deliveries",
-    cfg,
+    on.deliveries,
     async (req) => {
       const e = await own(req);
       const limit = Math.min(100, Math.max(1, Number(req.query.limit ?? 50) || 50));

@@ -49,7 +49,7 @@ export function errorEnvelope(codes: readonly ErrorCode[] = ERROR_CODES) {
       suggestion: z.string().describe("What to do about it"),
       reference: z
         .string()
-        .regex(/^[A-Z_]+_[A-Z2-9]{6}_\d+$/)
+        .regex(/^[A-Z0-9_]+_[A-Z2-9]{6}_\d+$/)
         .describe("Unique per error, and in the server log beside the request id"),
       support: z.string().describe("A sentence to quote to support, holding the reference"),
     }),

@@ -126,7 +126,16 @@ const RATE_HEADERS = {
   "X-RateLimit-Remaining": header("Requests left in the current minute", "integer"),
   "X-RateLimit-Reset": header("When the current minute ends, in Unix seconds", "integer"),
 };
-const RETRY_AFTER = { "Retry-After": header("Seconds to wait before retrying", "integer") };
+/** The codes answered with a Retry-After header (app.ts, generation.ts). */
+const RETRY_CODES: readonly ErrorCode[] = [
+  "rate_limit_exceeded",
+  "concurrency_limit_exceeded",
+  "idempotency_conflict",
+  "service_unavailable",
+];
+const RETRY_AFTER = {
+  "Retry-After": header(`Seconds to wait before retrying, with ${RETRY_CODES.join(", ")}`, "integer"),
+};
 
 function successReply(op: Operation, reply: Reply) {
   const headers = { ...REQUEST_ID, ...(typeof op.auth === "object" ? RATE_HEADERS : {}), ...reply.headers };
@@ -144,7 +153,7 @@ function successReply(op: Operation, reply: Reply) {
 
 function errorReply(op: Operation, status: number, codes: ErrorCode[]) {
   const lines = codes.map((code) => `- \`${code}\`: ${ERROR_WHEN[code]}`);
-  const retry = codes.some((c) => c.endsWith("_exceeded") || c === "service_unavailable");
+  const retry = codes.some((c) => RETRY_CODES.includes(c));
   return {
     description: `${op.errorShape === "openai" ? "OpenAI's error envelope" : "Error"}, \`code\` one of:\n${lines.join("\n")}`,
     headers: { ...REQUEST_ID, ...(retry ? RETRY_AFTER : {}) },
@@ -163,7 +172,10 @@ function errorReply(op: Operation, status: number, codes: ErrorCode[]) {
 export function routeSchema(op: Operation): FastifySchema {
   const response: Record<string, unknown> = {};
   for (const [status, reply] of Object.entries(op.responses)) response[status] = successReply(op, reply);
-  for (const [status, codes] of errorStatusesOf(op)) response[status] = errorReply(op, status, codes);
+  for (const [status, codes] of errorStatusesOf(op)) {
+    if (response[status]) throw new Error(`${op.operationId}: ${status} is both an answer and an error`);
+    response[status] = errorReply(op, status, codes);
+  }
   const body = op.form
     ? { content: { "multipart/form-data": { schema: jsonSchema(op.form, "input") } } }
     : op.body && jsonSchema(op.body, "input");
@@ -179,4 +191,22 @@ export function routeSchema(op: Operation): FastifySchema {
     ...(body && { body }),
     response,
   } as FastifySchema;
+}
+
+/** The route schemas of a group of operations, by the same names. */
+export function routeSchemas<K extends string>(ops: Record<K, Operation>): Record<K, FastifySchema> {
+  const out = {} as Record<K, FastifySchema>;
+  for (const key of Object.keys(ops) as K[]) out[key] = routeSchema(ops[key]);
+  return out;
+}
+
+/** The options of a group of routes that share one config: `{ schema, config }` per operation name. */
+export function withSchemas<K extends string, C>(
+  ops: Record<K, Operation>,
+  shared: { config: C },
+): Record<K, { schema: FastifySchema; config: C }> {
+  const out = {} as Record<K, { schema: FastifySchema; config: C }>;
+  for (const key of Object.keys(ops) as K[])
+    out[key] = { schema: routeSchema(ops[key]), config: shared.config };
+  return out;
 }

@@ -21,7 +21,10 @@ export const SourceImage = z.object({
 export const GenerateRequest = z
   .object({
     prompt: z.string().describe("What to draw; at most 2,000 characters by default"),
-    model: z.string().optional().describe("A model id or alias from GET /v1/models; `zekron-image-1` by default"),
+    model: z
+      .string()
+      .optional()
+      .describe("A model id or alias from GET /v1/models; `zekron-image-1` by default"),
     size: Size.optional().describe("One of the model's sizes; `1024x1024` by default"),
     negative_prompt: z.string().optional().describe("What to keep out of the image"),
     seed: z
