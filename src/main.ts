@@ -1,11 +1,18 @@
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { ConfigError, loadConfig, type Config } from "./config.js";
-import { startServer } from "./server.js";
+import { startServer, type RunningServer } from "./server.js";
 import { banner, ensureDemoTenant } from "./bootstrap.js";
 
-async function main() {
+/**
+ * Runs the server as a process: `npm start` and `zekron serve` both come here. Reads the settings (a bad one
+ * exits 2 with one line per problem), starts, prints the banner, and on SIGTERM or SIGINT stops accepting,
+ * lets the work in hand finish and exits 0 (1 if that fails or takes over 30 s).
+ */
+export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
   let config: Config;
   try {
-    config = loadConfig();
+    config = loadConfig(env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(err.lines.join("\n") + "\n");
@@ -43,9 +50,23 @@ async function main() {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  return server;
 }
 
-main().catch((err: unknown) => {
+export function startFailed(err: unknown): never {
   process.stderr.write(`Zekron failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
-});
+}
+
+/** True when this file is the program (`node dist/main.js`), not a module imported by the CLI. */
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) runServer().catch(startFailed);
