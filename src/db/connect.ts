@@ -2,7 +2,8 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import SQLite from "better-sqlite3";
 import pg from "pg";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
+import { Kysely, Migrator, PostgresDialect } from "kysely";
+import { FastSqliteDialect } from "./sqlite-driver.js";
 import type { Database } from "./schema.js";
 import { StaticMigrations, type Dialect } from "./migrations.js";
 
@@ -44,9 +45,7 @@ export function openDatabase(opts: {
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("busy_timeout = 5000");
-  const kysely = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
-  });
+  const kysely = new Kysely<Database>({ dialect: new FastSqliteDialect(sqlite) });
   return { kysely, dialect: "sqlite", close: () => kysely.destroy() };
 }
 
@@ -59,27 +58,4 @@ export async function migrate(db: Db): Promise<void> {
       `Database migration failed${failed ? ` at ${failed.migrationName}` : ""}: ${String(error)}`,
     );
   }
-}
-
-/**
- * Kysely prepares every query anew; preparing is the largest part of a small SQLite query's cost, and the
- * request path runs the same few statements over and over, so prepared statements are kept by SQL text.
- */
-function withStatementCache(db: SQLite.Database): SQLite.Database {
-  const cache = new Map<string, SQLite.Statement>();
-  const prepare = db.prepare.bind(db);
-  return new Proxy(db, {
-    get(target, prop, receiver) {
-      if (prop !== "prepare") return Reflect.get(target, prop, receiver) as unknown;
-      return (source: string) => {
-        let stmt = cache.get(source);
-        if (!stmt) {
-          stmt = prepare(source);
-          if (cache.size >= 500) cache.clear();
-          cache.set(source, stmt);
-        }
-        return stmt;
-      };
-    },
-  });
 }

@@ -120,6 +120,7 @@ export function buildApp(s: Services): FastifyInstance {
   app.addHook("onRequestAbort", releaseLease);
 
   app.addHook("onResponse", async (req, reply) => {
+    if (!s.log.isLevelEnabled("info")) return;
     req.log.info(
       {
         method: req.method,
