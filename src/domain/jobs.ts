@@ -6,6 +6,7 @@ import type { Database, ImageRow, Job, JobStatus } from "../db/schema.js";
 import { OPEN_STATUSES } from "../db/schema.js";
 import type { Engine, OutputFormat, SourceImage } from "../engines/types.js";
 import { EngineError, MIME_TYPES } from "../engines/types.js";
+import { untilAborted } from "../engines/shared/abort.js";
 import type { JobQueue, JobRef } from "../queue/types.js";
 import type { SealedStore } from "../storage/envelope.js";
 import { ApiError } from "../errors.js";
@@ -311,7 +312,7 @@ export class JobService {
     let lastProgress = 0;
     try {
       const images = await this.loadInputs(job);
-      const result = await raceAbort(
+      const result = await untilAborted(
         engine.generate({
           prompt: job.prompt,
           negativePrompt: job.negative_prompt ?? undefined,
@@ -516,17 +517,6 @@ function decodeInput(b: Buffer): SourceImage {
     height: b.readUInt32BE(5),
     bytes: b.subarray(9),
   };
-}
-
-/** Rejects as soon as the signal fires, even if the engine ignores it. */
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () =>
-      reject(signal.reason instanceof Error ? signal.reason : new EngineError("canceled"));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 function isUniqueViolation(err: unknown): boolean {

@@ -216,11 +216,6 @@ export class TenantRepo {
       .where("tenant_id", "=", tenantId)
       .where("revoked_at", "is", null)
       .execute();
-    return this.db
-      .selectFrom("api_keys")
-      .selectAll()
-      .where("id", "=", keyId)
-      .where("tenant_id", "=", tenantId)
-      .executeTakeFirst();
+    return this.getKey(tenantId, keyId);
   }
 }

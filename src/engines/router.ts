@@ -10,6 +10,7 @@ import type { Catalog, ModelInfo, ModelRoute } from "../domain/catalog.js";
 import type { EngineInstanceConfig } from "./instance.js";
 import { EngineError, type Engine, type EngineRequest, type EngineResult } from "./types.js";
 import { withTimeout } from "./shared/upstream.js";
+import { untilAborted } from "./shared/abort.js";
 
 export interface RouterOptions {
   /** Consecutive retryable failures that open an instance's circuit. */
@@ -342,15 +343,4 @@ export class EngineRouter implements Engine {
     inst.circuit = "open";
     inst.openedAt = this.now();
   }
-}
-
-/** Settles when the engine does or when the signal fires, so an engine that ignores it cannot hold a slot. */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () =>
-      reject(signal.reason instanceof Error ? signal.reason : new EngineError("canceled"));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }

@@ -34,9 +34,10 @@ export interface DeliverOptions {
 const SNIPPET_CHARS = 200;
 const SNIPPET_BYTES = 4 * SNIPPET_CHARS;
 
-class Refused extends Error {}
+/** A target refused by the outbound-request rules (also used by the engines' result-URL fetches). */
+export class Refused extends Error {}
 
-const notPublic = (ip: string) => new Refused(`refused: ${ip} is not a public address`);
+export const notPublic = (ip: string) => new Refused(`refused: ${ip} is not a public address`);
 
 /** POSTs one webhook attempt. Never throws, never follows a redirect; only a 2xx is `ok`. */
 export async function deliver(url: string, opts: DeliverOptions): Promise<DeliveryResult> {
@@ -81,7 +82,7 @@ function checkUrl(raw: string, allowHttp: boolean): URL {
 }
 
 /** Wraps a lookup so that every answer is checked; the agent checks it once more on its own terms. */
-function checkedLookup(base: LookupFunction, allowed: (ip: string) => boolean): LookupFunction {
+export function checkedLookup(base: LookupFunction, allowed: (ip: string) => boolean): LookupFunction {
   return (hostname, options, callback) => {
     base(hostname, options, (err, address, family) => {
       if (err) return callback(err, address, family);

@@ -10,6 +10,7 @@ import https from "node:https";
 import { isIP, type LookupFunction } from "node:net";
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from "request-filtering-agent";
 import { isPublicAddress } from "../../webhooks/address.js";
+import { checkedLookup, notPublic, Refused } from "../../webhooks/deliver.js";
 import { retryableStatus } from "../shared/upstream.js";
 import { EngineError } from "../types.js";
 
@@ -23,10 +24,6 @@ export interface ResultFetchOptions {
   /** Resolves host names, like dns.lookup (which is the default). */
   lookup?: LookupFunction;
 }
-
-class Refused extends Error {}
-
-const notPublic = (ip: string) => new Refused(`refused: ${ip} is not a public address`);
 
 function abortReason(signal: AbortSignal, what: string): EngineError {
   const r: unknown = signal.reason;
@@ -51,18 +48,6 @@ function checkUrl(raw: string, what: string, allowed: (ip: string) => boolean): 
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
   if (isIP(host) && !allowed(host)) throw new EngineError(`${what}: ${notPublic(host).message}`);
   return url;
-}
-
-/** Wraps a lookup so that every answer is checked before the socket connects to it. */
-function checkedLookup(base: LookupFunction, allowed: (ip: string) => boolean): LookupFunction {
-  return (hostname, options, callback) => {
-    base(hostname, options, (err, address, family) => {
-      if (err) return callback(err, address, family);
-      const ips = typeof address === "string" ? [address] : address.map((a) => a.address);
-      const bad = ips.find((ip) => !allowed(ip));
-      callback(bad === undefined ? null : notPublic(bad), address, family);
-    });
-  };
 }
 
 function describe(err: unknown, what: string): EngineError {
