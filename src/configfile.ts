@@ -30,16 +30,22 @@ export interface EngineSetup {
   openaiModels: Record<string, string>;
 }
 
-const httpUrl = z.string().refine(
-  (v) => {
-    try {
-      return ["http:", "https:"].includes(new URL(v).protocol);
-    } catch {
-      return false;
-    }
-  },
-  { message: "must be an http:// or https:// URL" },
-);
+const httpUrl = z
+  .string()
+  .refine(
+    (v) => {
+      try {
+        return ["http:", "https:"].includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: "must be an http:// or https:// URL" },
+  )
+  // Credentials in a URL end up in error messages (and so in front of tenants): they have their own fields.
+  .refine((v) => !URL.canParse(v) || (!new URL(v).username && !new URL(v).password), {
+    message: "must not contain a user or password; use username/password or api_key",
+  });
 
 const EngineSchema = z
   .object({

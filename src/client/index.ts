@@ -454,11 +454,14 @@ export class ZekronClient {
           ...options,
         })
       ).data,
-    /** GET /v1/webhooks/default/secret: the secret that signs per-job `webhook_url` deliveries. */
-    defaultSecret: async (options: RequestOptions = {}): Promise<DefaultSecret["secret"]> =>
+    /**
+     * POST /v1/webhooks/default/secret: a new secret for per-job `webhook_url` deliveries, shown only here
+     * (the previous one stops signing).
+     */
+    rotateDefaultSecret: async (options: RequestOptions = {}): Promise<DefaultSecret["secret"]> =>
       (
         await this.json<DefaultSecret>({
-          method: "GET",
+          method: "POST",
           path: "/v1/webhooks/default/secret",
           auth: "key",
           ...options,

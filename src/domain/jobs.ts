@@ -74,6 +74,8 @@ export class JobService {
   /** Source images of jobs submitted by this process, so a worker here need not read them back. */
   private readonly inputs = new Map<string, SourceImage[]>();
   private readonly controllers = new Map<string, AbortController>();
+  /** Requests in this process waiting for a job's bytes: a zero-retention image can go only to them. */
+  private readonly receivers = new Map<string, number>();
   private hooks?: TerminalHooks;
 
   constructor(
@@ -158,10 +160,28 @@ export class JobService {
   }
 
   private async create(input: SubmitInput): Promise<Job> {
-    const { db, clock } = this.deps;
+    const { clock } = this.deps;
     const id = newId("job");
     const now = iso(clock.now());
-    const job = await db.transaction().execute(async (tx) => {
+    if (input.images.length > 0) {
+      // Written before the hold (sealed, kept until the job ends so that a job interrupted by a restart
+      // can run again): a failed write then costs nothing, and a committed job always has its inputs.
+      await Promise.all(input.images.map((img, i) => this.deps.store.put(inputKey(id, i), encodeInput(img))));
+    }
+    let job: Job;
+    try {
+      job = await this.holdAndInsert(id, now, input);
+    } catch (err) {
+      await this.dropInputs({ id, source_images: input.images.length }).catch(() => undefined);
+      throw err;
+    }
+    if (input.images.length > 0) this.inputs.set(id, input.images);
+    await this.deps.queue.enqueue({ jobId: id, tenantId: input.tenantId });
+    return job;
+  }
+
+  private holdAndInsert(id: string, now: string, input: SubmitInput): Promise<Job> {
+    return this.deps.db.transaction().execute(async (tx) => {
       if (input.idempotency) {
         await tx
           .insertInto("idempotency_keys")
@@ -218,13 +238,6 @@ export class JobService {
         .returningAll()
         .executeTakeFirstOrThrow();
     });
-    if (input.images.length > 0) {
-      this.inputs.set(id, input.images);
-      // Kept (sealed) until the job ends, so a job interrupted by a restart can run again.
-      await Promise.all(input.images.map((img, i) => this.deps.store.put(inputKey(id, i), encodeInput(img))));
-    }
-    await this.deps.queue.enqueue({ jobId: id, tenantId: input.tenantId });
-    return job;
   }
 
   private async checkAllowance(tx: Kysely<Database>, input: SubmitInput) {
@@ -253,21 +266,29 @@ export class JobService {
   }
 
   /**
-   * Resolves when the job reaches a terminal status, or with null after `timeoutMs`. Listens before it
-   * looks, so a job that ends in between is not missed.
+   * Resolves when the job reaches a terminal status, or with null after `timeoutMs` or when `signal`
+   * fires (the client went away). Listens before it looks, so a job that ends in between is not missed.
    */
-  waitFor(jobId: string, timeoutMs: number): Promise<Outcome | null> {
+  waitFor(jobId: string, timeoutMs: number, signal?: AbortSignal): Promise<Outcome | null> {
     return new Promise((resolve) => {
       let done = false;
+      this.receivers.set(jobId, (this.receivers.get(jobId) ?? 0) + 1);
       const finish = (o: Outcome | null) => {
         if (done || (o && OPEN_STATUSES.includes(o.job.status))) return;
         done = true;
         clearTimeout(timer);
         this.events.off(jobId, finish);
+        signal?.removeEventListener("abort", gone);
+        const left = (this.receivers.get(jobId) ?? 1) - 1;
+        if (left > 0) this.receivers.set(jobId, left);
+        else this.receivers.delete(jobId);
         resolve(o);
       };
-      const timer = setTimeout(() => finish(null), timeoutMs);
+      const gone = () => finish(null);
+      const timer = setTimeout(gone, timeoutMs);
       this.events.on(jobId, finish);
+      if (signal?.aborted) return gone();
+      signal?.addEventListener("abort", gone, { once: true });
       void this.get(jobId).then(async (job) => {
         if (job && !OPEN_STATUSES.includes(job.status)) finish({ job, image: await this.imageOf(job) });
       });
@@ -364,7 +385,19 @@ export class JobService {
   }
 
   private async complete(job: Job, bytes: Buffer): Promise<void> {
-    const { db, clock, images } = this.deps;
+    const { db, clock, images, log } = this.deps;
+    if (!job.store && !this.receivers.has(job.id)) {
+      // Zero retention: the bytes exist only here, and the request that would take them has ended (timed
+      // out or gone). Charging for an image nobody can ever receive would break "no charge without an
+      // image", so the job ends canceled and refunded instead.
+      await this.fail(
+        job,
+        "canceled",
+        "Canceled and refunded: a zero-retention image is returned only to the waiting request, which had ended",
+        "canceled",
+      );
+      return;
+    }
     const image = job.store
       ? await images.put(job.tenant_id, job.id, bytes, MIME_TYPES[job.output_format], job.width, job.height)
       : undefined;
@@ -383,14 +416,17 @@ export class JobService {
       await this.hooks?.inTransaction(tx, row);
       return row;
     });
-    await this.dropInputs(job);
-    if (!done) {
+    if (done) {
+      // Tell the waiters first: what follows is cleanup, and its failure must not cost them the image.
+      this.hooks?.afterCommit(done);
+      this.events.emit(job.id, { job: done, image, bytes } satisfies Outcome);
+    } else if (image) {
       // Canceled or failed while the engine worked: that path already released the hold.
-      if (image) await images.discard(image);
-      return;
+      await images.discard(image);
     }
-    this.hooks?.afterCommit(done);
-    this.events.emit(job.id, { job: done, image, bytes } satisfies Outcome);
+    await this.dropInputs(job).catch((err: unknown) =>
+      log.warn({ err, jobId: job.id }, "could not delete a finished job's source images"),
+    );
   }
 
   /** Moves an open job to a terminal failure status and releases its hold, at most once. */
@@ -428,12 +464,14 @@ export class JobService {
    * DELETE /v1/jobs/{id}: an open job is canceled and refunded (the engine is told to stop); a finished
    * job's image bytes are purged. Undefined when the job is not the tenant's.
    */
-  async cancel(tenantId: string, jobId: string): Promise<"canceled" | "purged" | undefined> {
+  async cancel(tenantId: string, jobId: string): Promise<"canceled" | "purged" | "finished" | undefined> {
     const job = await this.get(jobId);
     if (!job || job.tenant_id !== tenantId) return undefined;
     if (OPEN_STATUSES.includes(job.status)) {
       const row = await this.fail(job, "canceled", "Canceled by the client", "canceled");
-      if (row) return "canceled";
+      // Lost the race to the engine: the job completed (and was charged) as the cancel came in. The client
+      // asked to stop work, not to delete a paid image, so the image stays; a second DELETE purges it.
+      return row ? "canceled" : "finished";
     }
     if (job.image_token) await this.deps.images.purge(job.image_token);
     return "purged";

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Services } from "../services.js";
 import type { AuthContext } from "./auth.js";
 import { ApiError } from "../errors.js";
@@ -179,8 +179,20 @@ export async function validateGeneration(
  * Submits and waits: the sync routes are a job plus a wait, so one path serves sync and async. A retry
  * with the same Idempotency-Key gets the first job's result, or 409 while that job is still open.
  */
-export async function generateAndWait(s: Services, input: SubmitInput): Promise<Outcome> {
-  return awaitGeneration(s, (await submitGeneration(s, input)).job);
+export async function generateAndWait(s: Services, input: SubmitInput, gone?: AbortSignal): Promise<Outcome> {
+  return awaitGeneration(s, (await submitGeneration(s, input)).job, gone);
+}
+
+/**
+ * Aborts when the client closes the connection before its answer is sent: a zero-retention job whose
+ * client has gone is canceled and refunded, since nobody could ever receive its image.
+ */
+export function clientGone(reply: FastifyReply): AbortSignal {
+  const ac = new AbortController();
+  reply.raw.once("close", () => {
+    if (!reply.raw.writableFinished) ac.abort();
+  });
+  return ac.signal;
 }
 
 /**
@@ -208,9 +220,32 @@ export async function submitGeneration(
 }
 
 /** The wait half of generateAndWait: the finished job, or the sync routes' error for how it ended. */
-export async function awaitGeneration(s: Services, job: Pick<Job, "id">): Promise<Outcome> {
-  const outcome = await s.jobs.waitFor(job.id, s.config.syncTimeoutMs);
+export async function awaitGeneration(
+  s: Services,
+  job: Pick<Job, "id" | "tenant_id" | "cost" | "store">,
+  gone?: AbortSignal,
+): Promise<Outcome> {
+  const outcome = await s.jobs.waitFor(job.id, s.config.syncTimeoutMs, gone);
   if (!outcome) {
+    if (!job.store) {
+      // A zero-retention image can only be handed over in this answer; if the answer goes without it, the
+      // job must not go on to be charged for an image that is thrown away.
+      const canceled = await s.jobs.fail(
+        job,
+        "canceled",
+        "Canceled and refunded: the request ended before the zero-retention image was ready",
+        "canceled",
+      );
+      if (canceled) {
+        throw new ApiError(
+          "generation_timeout",
+          `The image was not ready in time; with X-Zekron-Store: 0 nothing is kept, so job ${job.id} was canceled and refunded`,
+        );
+      }
+      // It finished in the meantime: hand it over after all.
+      const late = await s.jobs.waitFor(job.id, 1000);
+      if (late?.job.status === "completed") return late;
+    }
     throw new ApiError(
       "generation_timeout",
       `The image is still being generated (job ${job.id}); it will appear in GET /v1/generations when done`,
@@ -262,7 +297,8 @@ export function idempotencyOf(req: FastifyRequest, body: unknown): Idempotency |
   }
   const hash = createHash("sha256")
     .update(
-      `${req.method} ${req.routeOptions.url}\n${String(req.headers["x-zekron-store"] ?? "")}\n${JSON.stringify(body)}`,
+      // The path itself, not the route pattern: the preview route's model is in the path.
+      `${req.method} ${req.url.split("?")[0]}\n${String(req.headers["x-zekron-store"] ?? "")}\n${JSON.stringify(body)}`,
     )
     .digest("hex");
   return { key, hash };

@@ -107,6 +107,20 @@ export class WebhookService {
       .execute();
   }
 
+  /**
+   * Makes a new secret for the per-job `webhook_url` deliveries and returns it: the one time it is shown
+   * (the old one stops signing at once).
+   */
+  async rotateDefaultSecret(tenantId: string): Promise<string> {
+    const secret = newWebhookSecret();
+    await this.d.db
+      .updateTable("tenants")
+      .set({ webhook_secret_sealed: this.sealSecret(`tenant:${tenantId}`, secret) })
+      .where("id", "=", tenantId)
+      .execute();
+    return secret;
+  }
+
   /** The secret that signs per-job `webhook_url` deliveries: one per tenant, made on first use. */
   async defaultSecret(tenantId: string): Promise<string> {
     const t = await this.d.db

@@ -280,7 +280,7 @@ describe("ZekronClient against a running server", () => {
     const deliveries = await api.webhooks.deliveries(hook.id, { limit: 10 });
     expect(deliveries[0]).toMatchObject({ id: test.delivery.id, event: "webhook.test", status: "delivered" });
 
-    expect(await api.webhooks.defaultSecret()).toMatch(/^whsec_/);
+    expect(await api.webhooks.rotateDefaultSecret()).toMatch(/^whsec_/);
     await api.webhooks.delete(hook.id);
     expect(await api.webhooks.list()).toEqual([]);
     expect(await rejection(api.webhooks.delete(hook.id))).toMatchObject({ status: 404, code: "not_found" });

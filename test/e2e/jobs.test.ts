@@ -234,6 +234,19 @@ describe("idempotency", () => {
   });
   afterAll(() => srv.stop());
 
+  it("the preview route's model is part of what an Idempotency-Key stands for", async () => {
+    const t = await srv.tenant("1.00");
+    const body = { prompt: "a paper boat", options: { size: "256x256" } };
+    const headers = { "idempotency-key": "preview-1" };
+    const first = await srv.api(t.key, "POST", "/api/v1/zekron-flash:image-preview", body, headers);
+    expect(first.status).toBe(200);
+    const again = await srv.api(t.key, "POST", "/api/v1/zekron-flash:image-preview", body, headers);
+    expect(again.status).toBe(200);
+    const other = await srv.api(t.key, "POST", "/api/v1/zekron-image-1:image-preview", body, headers);
+    expect(other.status).toBe(422);
+    expect(((await other.json()) as { error: { code: string } }).error.code).toBe("idempotency_mismatch");
+  });
+
   it("50 parallel requests with one Idempotency-Key make one job and one charge", async () => {
     const t = await srv.tenant("5.00", { max_concurrent: 100 });
     const body = { prompt: "one and only", width: 256, height: 256 };

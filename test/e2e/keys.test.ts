@@ -52,6 +52,28 @@ describe("self-service keys over HTTP", () => {
   });
   afterAll(() => srv.stop());
 
+  it("a key cannot outlast itself through the keys it creates, nor create keys once rotated", async () => {
+    clock.advance(1000);
+    const c = await srv.tenant("1.00");
+    const until = apiTime(clock.now() + 3_600_000);
+    const parent = await create(c.key, { name: "short-lived", expires_at: until });
+    // Without an expiry of its own, a child expires with its parent; a later one is refused.
+    const child = await create(parent.api_key, { name: "child" });
+    expect(child.key.expires_at).toBe(until);
+    const later = await srv.api(parent.api_key, "POST", "/v1/keys", {
+      expires_at: apiTime(clock.now() + 7_200_000),
+    });
+    expect(await codeOf(later)).toEqual([403, "access_denied"]);
+    // Rotated with a grace period: the old key still reads, but cannot mint a successor of its own.
+    const r = await rotate(parent.api_key, { grace_seconds: 600 });
+    expect(r.status).toBe(201);
+    expect(await balance(parent.api_key)).toBe(200);
+    expect(await codeOf(await srv.api(parent.api_key, "POST", "/v1/keys", {}))).toEqual([
+      403,
+      "access_denied",
+    ]);
+  });
+
   it("creates, lists and revokes keys; the full key appears only in the creation response", async () => {
     clock.advance(1000);
     const res = await srv.api(a.key, "POST", "/v1/keys", { name: "ci", scopes: ["read", "generate"] });

@@ -289,9 +289,9 @@ describe("OpenAPI document and reference", () => {
         await expectDocumented(await api("POST", "/v1/webhooks", { url: 42 }), webhookOps.create, 400);
         await expectDocumented(await api("GET", "/v1/webhooks"), webhookOps.list, 200);
         await expectDocumented(
-          await api("GET", "/v1/webhooks/default/secret"),
+          await api("POST", "/v1/webhooks/default/secret"),
           webhookOps.defaultSecret,
-          200,
+          201,
         );
         const test = await expectDocumented(
           await api("POST", `/v1/webhooks/${created.id}/test`),

@@ -112,6 +112,11 @@ describe("webhooks (development setting: private targets allowed)", () => {
 
   it("a per-job webhook_url is signed with the account's default secret; a failure event carries the refund", async () => {
     const rx = await receiver();
+    const made = await srv.api(t.key, "POST", "/v1/webhooks/default/secret");
+    expect(made.status).toBe(201);
+    const { secret } = (await made.json()) as { secret: string };
+    // Shown once: there is no way to read it back, only to roll it.
+    expect((await srv.api(t.key, "GET", "/v1/webhooks/default/secret")).status).not.toBe(200);
     const r = await srv.api(
       t.key,
       "POST",
@@ -121,9 +126,6 @@ describe("webhooks (development setting: private targets allowed)", () => {
     );
     const { job_id } = (await r.json()) as { job_id: string };
     await expect.poll(() => rx.got.length).toBe(1);
-    const { secret } = (await (await srv.api(t.key, "GET", "/v1/webhooks/default/secret")).json()) as {
-      secret: string;
-    };
     const payload = verify(secret, rx.got[0]!) as { event: string; data: { jobId: string } };
     expect(payload).toMatchObject({ event: "job.completed", data: { jobId: job_id } });
     await rx.close();

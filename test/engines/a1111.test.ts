@@ -292,6 +292,19 @@ describe("a1111 engine: cancel and timeout", () => {
     expect(out.width).toBe(64);
   });
 
+  it("with several jobs at once on an instance, a cancel does not interrupt (it could hit another job)", async () => {
+    const f = await fake();
+    const e = engine(f, { concurrency: 2 });
+    f.mode = "hang";
+    const ctl = new AbortController();
+    const job = failure(e.generate(request({ signal: ctl.signal })));
+    while (f.inFlight < 1) await new Promise((r) => setTimeout(r, 5));
+    ctl.abort(new EngineError("canceled by the client"));
+    const err = await job;
+    expect(err.message).toBe("canceled by the client");
+    expect(interrupts(f)).toHaveLength(0);
+  });
+
   it("interrupts the backend on cancel and rejects even though the backend answers an image", async () => {
     const f = await fake();
     const e = engine(f);

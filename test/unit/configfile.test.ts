@@ -127,6 +127,9 @@ engines:
     api_key: \${MISSING_KEY}
   odd:
     kind: dalle
+  creds:
+    kind: a1111
+    url: http://admin:secret@gpu:7860
 models:
   - id: m
     price: { min: "0.02", max: "0.01" }
@@ -141,6 +144,7 @@ models:
     expect(text).toContain("up.api_key: environment variable MISSING_KEY is not set");
     expect(text).toContain("engines.gpu: a comfyui engine needs a url");
     expect(text).toContain("engines.up.url: must be an http:// or https:// URL");
+    expect(text).toContain("engines.creds.url: must not contain a user or password");
     expect(text).toMatch(/engines\.odd\.kind: /);
     expect(text).toMatch(/models\[0\]\.routes\[0\]\.weight: /);
     expect(text).toContain("models[0].price: min is above max");

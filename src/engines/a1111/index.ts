@@ -89,7 +89,10 @@ export class A1111Engine implements Engine {
     let interrupting: Promise<void> | undefined;
     const onAbort = () => {
       polling.abort();
-      interrupting = this.interrupt();
+      // /sdapi/v1/interrupt stops whatever the server is running, and A1111 has no job ids to aim it. Only
+      // with one job at a time on this instance is that job surely ours; with more, another job (maybe
+      // another tenant's) would be cut short, so the request is just dropped and the server finishes it.
+      if (this.cfg.concurrency === 1) interrupting = this.interrupt();
     };
     req.signal.addEventListener("abort", onAbort, { once: true });
     const progress = this.pollProgress(req, polling.signal);

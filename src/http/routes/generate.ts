@@ -6,6 +6,7 @@ import { MIME_TYPES } from "../../engines/types.js";
 import {
   asObject,
   baseUrl,
+  clientGone,
   generateAndWait,
   idempotencyOf,
   outcomeBytes,
@@ -21,12 +22,16 @@ export function generateRoutes(app: FastifyInstance, s: Services): void {
     schema: routeSchema(generateOps.generate),
     config: { auth: "key", scope: "generate", generation: true },
   } as const;
-  app.post("/v1/generate", options, async (req) => {
+  app.post("/v1/generate", options, async (req, reply) => {
     const auth = req.auth!;
     const body = asObject(req.body);
     const store = req.headers["x-zekron-store"] !== "0";
     const { input } = await validateGeneration(s, auth, body, store);
-    const outcome = await generateAndWait(s, { ...input, idempotency: idempotencyOf(req, body) });
+    const outcome = await generateAndWait(
+      s,
+      { ...input, idempotency: idempotencyOf(req, body) },
+      clientGone(reply),
+    );
     const { job, image } = outcome;
     const bytes = await outcomeBytes(s, outcome);
     const tenant = await s.tenants.get(auth.tenantId);

@@ -82,6 +82,14 @@ export function jobRoutes(app: FastifyInstance, s: Services): void {
   const submit = { schema: doc.submit, config: { auth: "key", scope: "generate" } } as const;
   app.post("/v1/images/generate", submit, async (req, reply) => {
     const body = asObject(req.body);
+    if (req.headers["x-zekron-store"] === "0") {
+      // A job's image is fetched later, so it must be kept: zero retention needs a synchronous route.
+      throw new ApiError(
+        "invalid_parameter",
+        "X-Zekron-Store: 0 is for the synchronous routes (POST /v1/generate), where the image comes back in the answer",
+        { param: "X-Zekron-Store" },
+      );
+    }
     const webhookUrl =
       body.webhook_url === undefined || body.webhook_url === null
         ? null
@@ -100,7 +108,7 @@ export function jobRoutes(app: FastifyInstance, s: Services): void {
         output_format: body.output_format,
         images: body.images,
       },
-      req.headers["x-zekron-store"] !== "0",
+      true,
     );
     const { job } = await s.jobs.submit({ ...input, webhookUrl, idempotency: idempotencyOf(req, body) });
     const wait = preferWait(req);

@@ -112,7 +112,22 @@ export function keyRoutes(app: FastifyInstance, s: Services): void {
     const now = s.clock.now();
     const name = parseName(body.name);
     const scopes = parseScopes(body.scopes, auth.scopes);
-    const expiresAt = parseExpiresAt(body.expires_at, now);
+    let expiresAt = parseExpiresAt(body.expires_at, now);
+    // A key cannot outlast itself through a child: otherwise rotating a leaked key (or letting it expire)
+    // would not lock out whoever holds it.
+    const caller = await s.tenants.getKey(auth.tenantId, auth.keyId);
+    if (caller?.replaced_by) {
+      throw new ApiError("access_denied", "This key was rotated; create keys with its replacement");
+    }
+    if (caller?.expires_at) {
+      if (expiresAt === null) expiresAt = caller.expires_at;
+      else if (Date.parse(expiresAt) > Date.parse(caller.expires_at)) {
+        throw new ApiError(
+          "access_denied",
+          `A new key cannot expire after the key that creates it (${apiTime(caller.expires_at)})`,
+        );
+      }
+    }
     if ((await s.tenants.countActiveKeys(auth.tenantId, now)) >= MAX_ACTIVE_KEYS) {
       throw new ApiError(
         "invalid_parameter",

@@ -10,6 +10,7 @@ import { MAX_IMAGE_BYTES } from "../../domain/uploads.js";
 import {
   asObject,
   awaitGeneration,
+  clientGone,
   idempotencyOf,
   outcomeBytes,
   signedImageUrl,
@@ -27,10 +28,14 @@ import { openaiOps } from "../schemas/openai.js";
 export function openaiRoutes(app: FastifyInstance, s: Services): void {
   const config = { auth: "key", scope: "generate", generation: true, errorShape: "openai" } as const;
 
-  app.post("/v1/images/generations", { schema: routeSchema(openaiOps.generations), config }, async (req) => {
-    const body = asObject(req.body);
-    return createImages(s, req, body, [], body);
-  });
+  app.post(
+    "/v1/images/generations",
+    { schema: routeSchema(openaiOps.generations), config },
+    async (req, reply) => {
+      const body = asObject(req.body);
+      return createImages(s, req, clientGone(reply), body, [], body);
+    },
+  );
 
   // Multipart is registered in a child context so that it applies to this route only: everywhere else a
   // body is JSON whatever its label (app.ts), and a form sent to /v1/generate stays a clear invalid_json.
@@ -47,10 +52,11 @@ export function openaiRoutes(app: FastifyInstance, s: Services): void {
         fieldSize: Math.max(64 * 1024, s.config.maxPromptLength * 4),
       },
     });
-    scope.post("/v1/images/edits", { schema: routeSchema(openaiOps.edits), config }, async (req) => {
+    scope.post("/v1/images/edits", { schema: routeSchema(openaiOps.edits), config }, async (req, reply) => {
+      const gone = clientGone(reply);
       const form = await readForm(s, req);
       const digests = form.images.map((b) => createHash("sha256").update(b).digest("hex"));
-      return createImages(s, req, form.fields, form.images, { ...form.fields, images: digests });
+      return createImages(s, req, gone, form.fields, form.images, { ...form.fields, images: digests });
     });
   });
 }
@@ -127,6 +133,7 @@ function modelOf(s: Services, v: unknown): string | undefined {
 async function createImages(
   s: Services,
   req: FastifyRequest,
+  gone: AbortSignal,
   fields: Record<string, unknown>,
   images: Buffer[],
   requested: unknown,
@@ -163,10 +170,9 @@ async function createImages(
   );
 
   const jobs = await submitAll(s, input, n, idempotencyOf(req, requested));
-  const settled = await Promise.allSettled(jobs.map((job) => awaitGeneration(s, job)));
-  const done = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-  if (done.length === 0) throw (settled[0] as PromiseRejectedResult).reason;
-  // The answer is final: a job that outlived the wait is canceled, so the client pays only for what it gets.
+  const settled = await Promise.allSettled(jobs.map((job) => awaitGeneration(s, job, gone)));
+  // The answer is final: a job that outlived the wait is canceled first (also when nothing succeeded and
+  // the answer is an error), so the client pays only for what it gets.
   for (const [i, r] of settled.entries()) {
     if (r.status === "rejected" && r.reason instanceof ApiError && r.reason.code === "generation_timeout")
       await s.jobs.fail(
@@ -176,6 +182,8 @@ async function createImages(
         "canceled",
       );
   }
+  const done = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  if (done.length === 0) throw (settled[0] as PromiseRejectedResult).reason;
 
   const first = done[0]!.job;
   const pixels = first.width * first.height;

@@ -78,10 +78,10 @@ export function webhookRoutes(app: FastifyInstance, s: Services): void {
     data: (await s.webhooks.listEndpoints(req.auth!.tenantId)).map(endpointView),
   }));
 
-  app.get("/v1/webhooks/default/secret", on.defaultSecret, async (req) => ({
-    // Signs the per-job `webhook_url` deliveries of this account.
-    secret: await s.webhooks.defaultSecret(req.auth!.tenantId),
-  }));
+  // Shown once, like an endpoint's secret: a key that can read webhooks must not be able to read it again.
+  app.post("/v1/webhooks/default/secret", on.defaultSecret, async (req, reply) =>
+    reply.code(201).send({ secret: await s.webhooks.rotateDefaultSecret(req.auth!.tenantId) }),
+  );
 
   app.delete<{ Params: { id: string } }>("/v1/webhooks/:id", on.delete, async (req, reply) => {
     if (!(await s.webhooks.deleteEndpoint(req.auth!.tenantId, req.params.id))) {

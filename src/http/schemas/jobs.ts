@@ -29,7 +29,9 @@ export const SubmitJobRequest = GenerateRequest.omit({ size: true })
       .string()
       .nullable()
       .optional()
-      .describe("Called when this job ends, signed with GET /v1/webhooks/default/secret (https)"),
+      .describe(
+        "Called when this job ends, signed with the secret of POST /v1/webhooks/default/secret (https)",
+      ),
   })
   .meta({ example: { prompt: "A neon-lit alley in Tokyo at dusk", width: 1024, height: 768 } });
 export type SubmitJobRequest = z.infer<typeof SubmitJobRequest>;

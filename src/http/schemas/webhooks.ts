@@ -132,12 +132,14 @@ export const webhookOps = {
     errors: [],
   },
   defaultSecret: {
-    operationId: "getDefaultWebhookSecret",
-    summary: "The secret of per-job webhook_url deliveries",
-    description: "Jobs submitted with a `webhook_url` are signed with this account-wide secret.",
+    operationId: "rotateDefaultWebhookSecret",
+    summary: "Make (or roll) the secret of per-job webhook_url deliveries",
+    description:
+      "Jobs submitted with a `webhook_url` are signed with this account-wide secret. It is shown only in " +
+      "this answer; calling again makes a new one, and the old one stops signing at once.",
     tags,
     auth,
-    responses: { 200: { description: "The secret", schema: DefaultSecret } },
+    responses: { 201: { description: "The new secret, shown once", schema: DefaultSecret } },
     errors: [],
   },
   delete: {

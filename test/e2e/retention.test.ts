@@ -1,0 +1,114 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+import { GatedEngine } from "../helpers/engines.js";
+import { ledgerSums } from "../../src/domain/ledger.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Zero data retention (X-Zekron-Store: 0): the image exists only in the answer, so no answer, no charge. */
+describe("zero data retention never charges for an image nobody receives", () => {
+  let srv: TestServer | undefined;
+  afterEach(async () => {
+    await srv?.stop();
+    srv = undefined;
+  });
+
+  async function settled(tenantId: string) {
+    const tenant = (await srv!.services.tenants.get(tenantId))!;
+    expect(await ledgerSums(srv!.services.db.kysely, tenantId)).toEqual({
+      available: tenant.available,
+      held: tenant.held,
+    });
+    return tenant;
+  }
+
+  it("is refused on the job route, whose image is fetched later", async () => {
+    srv = await startTestServer();
+    const t = await srv.tenant("1.00");
+    const res = await srv.api(
+      t.key,
+      "POST",
+      "/v1/images/generate",
+      { prompt: "a red kite", width: 256, height: 256 },
+      { "x-zekron-store": "0" },
+    );
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_parameter");
+    expect(await settled(t.id)).toMatchObject({ available: 1_000_000, held: 0 });
+  });
+
+  it("a sync wait that runs out cancels and refunds the job, even when the engine finishes later", async () => {
+    const engine = new GatedEngine();
+    srv = await startTestServer({ engine, env: { ZEKRON_SYNC_TIMEOUT_SECONDS: "1" } });
+    const t = await srv.tenant("1.00");
+    const res = await srv.api(
+      t.key,
+      "POST",
+      "/v1/generate",
+      { prompt: "a red kite", size: "256x256" },
+      { "x-zekron-store": "0" },
+    );
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect([res.status, body.error.code]).toEqual([504, "generation_timeout"]);
+    expect(body.error.message).toMatch(/canceled and refunded/);
+    engine.release();
+    await sleep(200);
+    const jobs = await srv.services.db.kysely
+      .selectFrom("jobs")
+      .selectAll()
+      .where("tenant_id", "=", t.id)
+      .execute();
+    expect(jobs.map((j) => j.status)).toEqual(["canceled"]);
+    expect(await settled(t.id)).toMatchObject({ available: 1_000_000, held: 0, total_generations: 0 });
+  });
+
+  it("a client that hangs up cancels and refunds its zero-retention job", async () => {
+    const engine = new GatedEngine();
+    srv = await startTestServer({ engine });
+    const t = await srv.tenant("1.00");
+    const ctl = new AbortController();
+    const aborted = fetch(`${srv.url}/v1/generate`, {
+      method: "POST",
+      signal: ctl.signal,
+      headers: {
+        authorization: `Bearer ${t.key}`,
+        "content-type": "application/json",
+        "x-zekron-store": "0",
+      },
+      body: JSON.stringify({ prompt: "a boat on a lake", size: "256x256" }),
+    }).catch((e: unknown) => e);
+    while (engine.started < 1) await sleep(10);
+    ctl.abort();
+    await aborted;
+    await expect
+      .poll(
+        async () => (await srv!.services.db.kysely.selectFrom("jobs").select("status").execute())[0]?.status,
+      )
+      .toBe("canceled");
+    engine.release();
+    await sleep(200);
+    expect(await settled(t.id)).toMatchObject({ available: 1_000_000, held: 0, total_generations: 0 });
+  });
+
+  it("a waiting client gets its zero-retention image and pays once; nothing is stored", async () => {
+    srv = await startTestServer();
+    const t = await srv.tenant("1.00");
+    const res = await srv.api(
+      t.key,
+      "POST",
+      "/v1/generate",
+      { prompt: "a red kite", size: "256x256" },
+      { "x-zekron-store": "0" },
+    );
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      data: { token: string | null; image: { b64_json: string }; cost: string };
+    };
+    expect(body.data.token).toBeNull();
+    expect(body.data.image.b64_json.length).toBeGreaterThan(100);
+    const tenant = await settled(t.id);
+    expect(tenant.total_generations).toBe(1);
+    expect(tenant.available).toBe(1_000_000 - Math.round(Number(body.data.cost) * 1_000_000));
+    expect(await srv.services.db.kysely.selectFrom("images").selectAll().execute()).toHaveLength(0);
+  });
+});
