@@ -57,6 +57,7 @@ const EngineSchema = z
     password: z.string().optional(),
     api_key: z.string().min(1).optional(),
     headers: z.record(z.string(), z.string()).optional(),
+    allow_private_result_urls: z.boolean().optional(),
   })
   .strict()
   .superRefine((e, ctx) => {
@@ -64,6 +65,8 @@ const EngineSchema = z
       ctx.addIssue({ code: "custom", message: `a ${e.kind} engine needs a url` });
     if (e.password !== undefined && e.username === undefined)
       ctx.addIssue({ code: "custom", message: "password is set without username" });
+    if (e.allow_private_result_urls !== undefined && e.kind !== "openai")
+      ctx.addIssue({ code: "custom", message: "allow_private_result_urls is for openai engines only" });
   });
 
 const money = z.union([z.string(), z.number()]).transform((v, ctx) => {
@@ -201,6 +204,7 @@ export function loadEngineSetup(
     password: e.password,
     apiKey: e.api_key,
     headers: e.headers ?? {},
+    allowPrivateResultUrls: e.allow_private_result_urls,
   }));
   if (!engines.some((e) => e.id === "local") && !f.models) {
     // Without models of its own, the file keeps the default catalog, which the local engine serves.

@@ -19,6 +19,11 @@ export interface EngineInstanceConfig {
   apiKey?: string;
   /** Extra headers sent with every request to the backend. */
   headers: Record<string, string>;
+  /**
+   * OpenAI-compatible upstreams only: lets `url` results be fetched from private addresses (an upstream on
+   * the operator's own network that links to itself). Off by default: such links are refused as SSRF.
+   */
+  allowPrivateResultUrls?: boolean;
 }
 
 /** What every engine gets besides its own configuration. */

@@ -13,7 +13,8 @@ const FACTORIES: Record<string, EngineFactory> = {
   local: () => new LocalEngine(),
   comfyui: (cfg, deps) => new ComfyUiEngine(cfg, deps),
   a1111: (cfg, deps) => new A1111Engine(cfg, deps),
-  openai: (cfg, deps) => new OpenAIEngine(cfg, deps),
+  openai: (cfg, deps) =>
+    new OpenAIEngine(cfg, deps, { allowPrivateResultUrls: cfg.allowPrivateResultUrls === true }),
 };
 
 export function createEngine(cfg: EngineInstanceConfig, deps: EngineDeps): Engine {

@@ -51,6 +51,7 @@ engines:
   comfy: { kind: comfyui, url: "${comfy.url}", concurrency: 1 }
   forge: { kind: a1111, url: "${a1111.url}" }
   up: { kind: openai, url: "${openai.url}", api_key: "\${UPSTREAM_KEY}" }
+  up-private: { kind: openai, url: "${openai.url}", api_key: "\${UPSTREAM_KEY}", allow_private_result_urls: true }
   dead: { kind: comfyui, url: "${dead.url}", timeout_seconds: 5 }
 models:
   - { id: comfy-model, max_size: 1024, price: ${JSON.stringify(price)}, routes: [{ engine: comfy, params: { steps: 4 } }] }
@@ -61,6 +62,10 @@ models:
       - { engine: dead, priority: 1 }
       - { engine: forge, priority: 2 }
   - { id: openai-model, max_size: 1024, price: ${JSON.stringify(price)}, routes: [{ engine: up, params: { model: gpt-image-1 } }] }
+  - id: openai-url-model
+    max_size: 1024
+    price: ${JSON.stringify(price)}
+    routes: [{ engine: up-private, params: { model: dall-e-2, response_format: url, sizes: [512x512] } }]
   - { id: down-model, max_size: 1024, price: ${JSON.stringify(price)}, routes: [{ engine: dead }] }
 `,
     );
@@ -188,6 +193,21 @@ models:
     expect([meta.width, meta.height]).toEqual([512, 512]);
     const c = colourFor(prompt);
     expect(await pixel(body.data.image.b64_json)).toEqual([c.r, c.g, c.b]);
+  });
+
+  it("an upstream on the operator's network may answer url results when the engine allows it", async () => {
+    const t = await srv.tenant("1.00");
+    const prompt = "a teapot on a table";
+    const res = await srv.api(t.key, "POST", "/v1/generate", {
+      prompt,
+      model: "openai-url-model",
+      size: "512x512",
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as GenBody;
+    const c = colourFor(prompt);
+    expect(await pixel(body.data.image.b64_json)).toEqual([c.r, c.g, c.b]);
+    expect(openai.calls.some((call) => call.path.startsWith("/v1/files/"))).toBe(true);
   });
 
   it("garbage from the backend fails the generation and refunds it", async () => {
