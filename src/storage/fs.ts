@@ -1,9 +1,13 @@
-import { mkdir, open, rename, rm, writeFile, access, constants } from "node:fs/promises";
+import { mkdir, open, rm, writeFile, access, constants } from "node:fs/promises";
 import path from "node:path";
-import { randomBytes } from "node:crypto";
 import type { BlobStore } from "./types.js";
 
+/** Directories known to exist, so that a put does not ask the filesystem each time. */
+const DIR_CACHE_MAX = 10_000;
+
 export class FsBlobStore implements BlobStore {
+  private readonly dirs = new Set<string>();
+
   constructor(private readonly root: string) {}
 
   private file(key: string): string {
@@ -13,11 +17,22 @@ export class FsBlobStore implements BlobStore {
 
   async put(key: string, bytes: Buffer): Promise<void> {
     const file = this.file(key);
-    await mkdir(path.dirname(file), { recursive: true });
-    // Write then rename, so a reader never sees half an object.
-    const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
-    await writeFile(tmp, bytes, { mode: 0o600 });
-    await rename(tmp, file);
+    const dir = path.dirname(file);
+    if (!this.dirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      if (this.dirs.size >= DIR_CACHE_MAX) this.dirs.clear();
+      this.dirs.add(dir);
+    }
+    // Written in place, with no temporary file and rename (each a slow metadata operation here): nothing
+    // refers to a key before its put has finished (see BlobStore.put).
+    try {
+      await writeFile(file, bytes, { mode: 0o600 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      // The directory went away behind the cache's back (an operator's clean-up): make it again.
+      await mkdir(dir, { recursive: true });
+      await writeFile(file, bytes, { mode: 0o600 });
+    }
   }
 
   async get(key: string): Promise<Buffer | null> {

@@ -1,5 +1,9 @@
 /** Where image bytes live. Implementations store opaque bytes; encryption happens above them. */
 export interface BlobStore {
+  /**
+   * Stores a new object. Keys are fresh (random tokens, job ids) and nothing refers to one until its put
+   * has finished (the database row comes after), so a put need not be atomic against readers.
+   */
   put(key: string, bytes: Buffer): Promise<void>;
   /** Null when the object does not exist. */
   get(key: string): Promise<Buffer | null>;
