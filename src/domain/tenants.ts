@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import type { CompiledQuery, Kysely } from "kysely";
 import type { ApiKeyRow, Database, Tenant } from "../db/schema.js";
 import { iso } from "../clock.js";
 import { newId } from "./ids.js";
@@ -55,8 +55,12 @@ export class TenantRepo {
     return (await this.get(id))!;
   }
 
-  get(id: string): Promise<Tenant | undefined> {
-    return this.db.selectFrom("tenants").selectAll().where("id", "=", id).executeTakeFirst();
+  private byId?: CompiledQuery<Tenant>;
+
+  /** Compiled once: this look-up is on the path of most requests, and building it cost more than running it. */
+  async get(id: string): Promise<Tenant | undefined> {
+    this.byId ??= this.db.selectFrom("tenants").selectAll().where("id", "=", "").compile();
+    return (await this.db.executeQuery<Tenant>({ ...this.byId, parameters: [id] })).rows[0];
   }
 
   list(limit: number, offset: number): Promise<Tenant[]> {
