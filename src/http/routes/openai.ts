@@ -244,33 +244,38 @@ async function submitAll(s: Services, input: SubmitInput, n: number, idem?: Idem
       if (!replayed) made.push(job);
     }
   } catch (err) {
-    const kept = await cancelMade(s, input.tenantId, made);
+    const kept = await cancelMade(s, made);
     const replays = jobs.filter((j) => !made.includes(j));
-    if (kept.length + replays.length === 0) throw err;
+    if (kept.length + replays.length === 0) {
+      // Nothing stands: the key is free again, as after a 402 on /v1/generate (which claims none).
+      if (made.length > 0) {
+        await s.db.kysely
+          .deleteFrom("idempotency_keys")
+          .where("tenant_id", "=", input.tenantId)
+          .where(
+            "job_id",
+            "in",
+            made.map((j) => j.id),
+          )
+          .execute();
+      }
+      throw err;
+    }
+    // Some images stand: every claim stays, so a retry with the key replays this same answer (the
+    // canceled images fail again) instead of making, and charging, the missing ones.
     return [...replays, ...kept];
   }
   return jobs;
 }
 
-/**
- * Cancels the jobs, frees their Idempotency-Key claims (as a 402 on /v1/generate claims none), and returns
- * those that had already completed.
- */
-async function cancelMade(s: Services, tenantId: string, made: Job[]): Promise<Job[]> {
+/** Cancels the jobs and returns those that had already completed (and so were paid for). */
+async function cancelMade(s: Services, made: Job[]): Promise<Job[]> {
   const kept: Job[] = [];
   for (const job of made) {
     const reason = "Canceled: the other images of the request could not be paid for";
     if (await s.jobs.fail(job, "canceled", reason, "canceled")) continue;
     const now = await s.jobs.get(job.id);
     if (now?.status === "completed") kept.push(now);
-  }
-  const dropped = made.filter((j) => !kept.some((k) => k.id === j.id)).map((j) => j.id);
-  if (dropped.length > 0) {
-    await s.db.kysely
-      .deleteFrom("idempotency_keys")
-      .where("tenant_id", "=", tenantId)
-      .where("job_id", "in", dropped)
-      .execute();
   }
   return kept;
 }
