@@ -7,10 +7,7 @@ import { loadConfig } from "../src/config.js";
 import { startServer } from "../src/server.js";
 import { OPEN_STATUSES } from "../src/db/schema.js";
 import { tempDir } from "../test/helpers/db.js";
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
+import { pct } from "./loadgen.js";
 
 /** Submits `count` jobs from 50 concurrent clients, then waits until none is open: jobs per second. */
 export async function jobsThroughput(

@@ -38,3 +38,8 @@ export async function fetchLoop(
   agent.destroy();
   return { requestsPerSec: requests / seconds, bytesPerSec: bytes / seconds, errors };
 }
+
+/** The p-th percentile of an ascending list. */
+export function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}

@@ -13,7 +13,7 @@ import { createServices } from "../src/services.js";
 import { LocalEngine } from "../src/engines/local/index.js";
 import type { EngineRequest, OutputFormat } from "../src/engines/types.js";
 import { tempDir } from "../test/helpers/db.js";
-import { fetchLoop } from "./loadgen.js";
+import { fetchLoop, pct } from "./loadgen.js";
 import { eventLatency, jobsThroughput, latencyLine } from "./jobs.js";
 import { routerOverhead } from "./router.js";
 
@@ -54,10 +54,6 @@ function peakRssMb(pid: number): number {
 
 async function load(opts: autocannon.Options): Promise<autocannon.Result> {
   return autocannon({ duration: DURATION, ...opts });
-}
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 const req = (prompt: string, width: number, height: number, format: OutputFormat): EngineRequest => ({

@@ -3,7 +3,15 @@ import { readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { ZekronClient, ZekronError, isTerminal, type ImageInput, type Job } from "./client/index.js";
+import {
+  JOB_STATUSES,
+  ZekronClient,
+  ZekronError,
+  isTerminal,
+  type ImageInput,
+  type Job,
+} from "./client/index.js";
+import { KEY_SCOPES, type KeyScope } from "./domain/apikeys.js";
 
 const EXIT = { ok: 0, api: 1, usage: 2, auth: 3, job: 4, connect: 5 } as const;
 const DEFAULT_URL = "http://localhost:8080";
@@ -508,13 +516,11 @@ function table(header: string[], rows: (string | number | null | undefined)[][])
   );
 }
 
-const STATUSES = ["queued", "running", "completed", "failed", "blocked", "canceled"] as const;
-
 // ---- serve, migrate -------------------------------------------------------------------------------------
 
 async function serve(): Promise<number> {
   // Loaded here only: the API commands stay free of the server's modules (database drivers, sharp).
-  const { runServer, startFailed } = await import("./main.js");
+  const { runServer, startFailed } = await import("./run.js");
   await runServer().catch(startFailed);
   // The server runs until a signal; runServer exits the process then.
   return new Promise<number>(() => undefined);
@@ -678,8 +684,8 @@ class Progress {
 
 async function jobsList({ values, out, err }: Context): Promise<number> {
   const status = values.status;
-  if (status !== undefined && !(STATUSES as readonly string[]).includes(status))
-    throw new UsageError(`--status must be one of ${STATUSES.join(", ")}`);
+  if (status !== undefined && !(JOB_STATUSES as readonly string[]).includes(status))
+    throw new UsageError(`--status must be one of ${JOB_STATUSES.join(", ")}`);
   const page = await client(values, "key").listJobs({
     status: status as Job["status"] | undefined,
     limit: intOption(values, "limit", 1, 100),
@@ -782,11 +788,11 @@ async function keysList({ values, out, err }: Context): Promise<number> {
 
 async function keysCreate({ values, out }: Context): Promise<number> {
   const scopes = values.scopes?.split(",").map((s) => s.trim());
-  if (scopes && scopes.some((s) => !["generate", "read", "keys", "webhooks"].includes(s)))
-    throw new UsageError("--scopes is a comma-separated list of generate, read, keys, webhooks");
+  if (scopes && scopes.some((s) => !(KEY_SCOPES as readonly string[]).includes(s)))
+    throw new UsageError(`--scopes is a comma-separated list of ${KEY_SCOPES.join(", ")}`);
   const created = await client(values, "key").keys.create({
     name: values.name,
-    scopes: scopes as ("generate" | "read" | "keys" | "webhooks")[] | undefined,
+    scopes: scopes as KeyScope[] | undefined,
     expires_at: values["expires-at"],
   });
   if (values.json) {

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { ALL_SIZES, DEFAULT_MODELS, type ModelInfo, type ModelRoute } from "./domain/catalog.js";
+import { DEFAULT_MODELS, type ModelInfo, type ModelRoute } from "./domain/catalog.js";
 import { parseMoney } from "./domain/money.js";
 import type { EngineInstanceConfig } from "./engines/instance.js";
 
@@ -210,40 +210,40 @@ export function loadEngineSetup(
     // Without models of its own, the file keeps the default catalog, which the local engine serves.
     engines.push(defaultEngineSetup(defaults.localConcurrency, defaults.engineTimeoutMs).engines[0]!);
   }
-  const byId = new Map(engines.map((e) => [e.id, e]));
+  const engineIds = new Set(engines.map((e) => e.id));
   const baseDir = path.dirname(path.resolve(file));
+  const models: ModelInfo[] = f.models
+    ? f.models.map((m, mi) => ({
+        id: m.id,
+        aliases: m.aliases,
+        name: m.name ?? m.id,
+        status: m.status,
+        maxSize: m.max_size,
+        supportsEdit: m.supports_edit,
+        priceMin: m.price.min,
+        priceMax: m.price.max,
+        created: CREATED,
+        sizes: m.sizes,
+        routes: m.routes.map((r, ri): ModelRoute => {
+          const where = `models[${mi}].routes[${ri}]`;
+          if (!engineIds.has(r.engine)) problems.push(`${where}.engine: no engine named "${r.engine}"`);
+          return {
+            engine: r.engine,
+            priority: r.priority,
+            weight: r.weight,
+            timeoutMs: r.timeout_seconds === undefined ? undefined : r.timeout_seconds * 1000,
+            params: loadWorkflowFiles(r.params, baseDir, `${where}.params`, problems),
+          };
+        }),
+      }))
+    : DEFAULT_MODELS;
   const names = new Set<string>();
-  const models: ModelInfo[] = (f.models ?? DEFAULT_MODELS.map(toFileModel)).map((m, mi) => {
+  for (const [mi, m] of models.entries()) {
     for (const n of [m.id, ...m.aliases]) {
       if (names.has(n)) problems.push(`models[${mi}]: the name "${n}" is used twice`);
       names.add(n);
     }
-    const routes: ModelRoute[] = m.routes.map((r, ri) => {
-      const where = `models[${mi}].routes[${ri}]`;
-      const engine = byId.get(r.engine);
-      if (!engine) problems.push(`${where}.engine: no engine named "${r.engine}"`);
-      return {
-        engine: r.engine,
-        priority: r.priority,
-        weight: r.weight,
-        timeoutMs: r.timeout_seconds === undefined ? undefined : r.timeout_seconds * 1000,
-        params: loadWorkflowFiles(r.params, baseDir, `${where}.params`, problems),
-      };
-    });
-    return {
-      id: m.id,
-      aliases: m.aliases,
-      name: m.name ?? m.id,
-      status: m.status,
-      maxSize: m.max_size,
-      supportsEdit: m.supports_edit,
-      priceMin: m.price.min,
-      priceMax: m.price.max,
-      created: CREATED,
-      sizes: m.sizes ?? ALL_SIZES.filter((s) => s.split("x").every((d) => Number(d) <= m.max_size)),
-      routes,
-    };
-  });
+  }
   for (const [name, target] of Object.entries(f.openai_models)) {
     if (!names.has(target)) problems.push(`openai_models.${name}: no model named "${target}"`);
   }
@@ -276,26 +276,6 @@ function loadWorkflowFiles(
     }
   }
   return out;
-}
-
-type FileModel = z.infer<typeof ModelSchema>;
-
-function toFileModel(m: ModelInfo): FileModel {
-  return {
-    id: m.id,
-    aliases: m.aliases,
-    name: m.name,
-    status: m.status,
-    max_size: m.maxSize,
-    price: { min: m.priceMin, max: m.priceMax },
-    supports_edit: m.supportsEdit,
-    routes: m.routes.map((r) => ({
-      engine: r.engine,
-      priority: r.priority,
-      weight: r.weight,
-      params: r.params,
-    })),
-  };
 }
 
 function formatPath(p: PropertyKey[]): string {

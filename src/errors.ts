@@ -77,3 +77,34 @@ export function errorBody(err: ApiError, reference: string) {
     },
   };
 }
+
+const PARAM_OF: Partial<Record<ErrorCode, string>> = {
+  missing_prompt: "prompt",
+  prompt_too_long: "prompt",
+  invalid_model: "model",
+  invalid_size: "size",
+  too_many_images: "image",
+  invalid_base64: "image",
+  invalid_image: "image",
+};
+
+function openaiErrorType(status: number): string {
+  if (status === 401) return "authentication_error";
+  if (status === 402) return "insufficient_quota";
+  if (status === 403) return "permission_error";
+  if (status === 429) return "rate_limit_error";
+  if (status >= 500) return "server_error";
+  return "invalid_request_error";
+}
+
+/** OpenAI's error envelope, for routes whose config says `errorShape: "openai"` (app.ts sendError). */
+export function openaiErrorBody(err: ApiError) {
+  return {
+    error: {
+      message: err.message,
+      type: openaiErrorType(err.status),
+      param: err.extra.param ?? PARAM_OF[err.code] ?? null,
+      code: err.code,
+    },
+  };
+}

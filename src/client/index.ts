@@ -1,5 +1,6 @@
 // The typed client of the Zekron API. Types come from the API's zod schemas as `import type` only, so that
 // importing the client loads none of the server's code (nor zod) at run time.
+import { TERMINAL_STATUSES } from "../db/schema.js";
 import type {
   BalanceResponse,
   CreateKeyRequest,
@@ -68,7 +69,8 @@ export type {
 } from "../http/schemas/index.js";
 
 export type JobStatus = Job["status"];
-export const TERMINAL_STATUSES: readonly JobStatus[] = ["completed", "failed", "blocked", "canceled"];
+// db/schema.ts holds only types and these constants: nothing of the server is loaded with it.
+export { JOB_STATUSES, TERMINAL_STATUSES } from "../db/schema.js";
 
 /** True once a job can change no more. */
 export function isTerminal(status: JobStatus): boolean {
@@ -117,7 +119,8 @@ export interface CreateOptions extends RequestOptions {
   store?: boolean;
 }
 
-export interface SubmitJobOptions extends CreateOptions {
+/** A job's image is fetched later, so it is always kept: the server refuses `X-Zekron-Store: 0` here. */
+export interface SubmitJobOptions extends Omit<CreateOptions, "store"> {
   /** `Prefer: wait=N` (seconds, at most 60): answers the finished job if it finished in time. */
   wait?: number;
 }
@@ -267,8 +270,8 @@ export class ZekronClient {
   }
 
   /** GET /v1/models: the catalog, with sizes and prices. */
-  async models(options: RequestOptions = {}): Promise<ModelList["data"]> {
-    return (await this.json<ModelList>({ method: "GET", path: "/v1/models", auth: "key", ...options })).data;
+  models(options: RequestOptions = {}): Promise<ModelList["data"]> {
+    return this.data({ method: "GET", path: "/v1/models", auth: "key", ...options });
   }
 
   /** GET /v1/usage: today's and this month's images and spend, allowances and limits. */
@@ -421,8 +424,8 @@ export class ZekronClient {
     create: (body: CreateWebhookRequest, options: RequestOptions = {}): Promise<CreatedWebhook> =>
       this.json({ method: "POST", path: "/v1/webhooks", auth: "key", json: body, ...options }),
     /** GET /v1/webhooks */
-    list: async (options: RequestOptions = {}): Promise<WebhookList["data"]> =>
-      (await this.json<WebhookList>({ method: "GET", path: "/v1/webhooks", auth: "key", ...options })).data,
+    list: (options: RequestOptions = {}): Promise<WebhookList["data"]> =>
+      this.data({ method: "GET", path: "/v1/webhooks", auth: "key", ...options }),
     /** DELETE /v1/webhooks/{id} */
     delete: (id: string, options: RequestOptions = {}): Promise<void> =>
       this.none({
@@ -440,20 +443,18 @@ export class ZekronClient {
         ...options,
       }),
     /** GET /v1/webhooks/{id}/deliveries: recent deliveries, newest first. */
-    deliveries: async (
+    deliveries: (
       id: string,
       query: { limit?: number } = {},
       options: RequestOptions = {},
     ): Promise<DeliveryList["data"]> =>
-      (
-        await this.json<DeliveryList>({
-          method: "GET",
-          path: `/v1/webhooks/${encodeURIComponent(id)}/deliveries`,
-          auth: "key",
-          query: { ...query },
-          ...options,
-        })
-      ).data,
+      this.data({
+        method: "GET",
+        path: `/v1/webhooks/${encodeURIComponent(id)}/deliveries`,
+        auth: "key",
+        query: { ...query },
+        ...options,
+      }),
     /**
      * POST /v1/webhooks/default/secret: a new secret for per-job `webhook_url` deliveries, shown only here
      * (the previous one stops signing).
@@ -591,19 +592,14 @@ export class ZekronClient {
         ...options,
       }),
     /** GET /admin/v1/engines: health, load and recent errors of every engine; `probe` runs the probes first. */
-    engines: async (
-      query: { probe?: boolean } = {},
-      options: RequestOptions = {},
-    ): Promise<EngineList["data"]> =>
-      (
-        await this.json<EngineList>({
-          method: "GET",
-          path: "/admin/v1/engines",
-          auth: "admin",
-          query: { probe: query.probe ? 1 : undefined },
-          ...options,
-        })
-      ).data,
+    engines: (query: { probe?: boolean } = {}, options: RequestOptions = {}): Promise<EngineList["data"]> =>
+      this.data({
+        method: "GET",
+        path: "/admin/v1/engines",
+        auth: "admin",
+        query: { probe: query.probe ? 1 : undefined },
+        ...options,
+      }),
   };
 
   // ---- Transport --------------------------------------------------------------------------------------

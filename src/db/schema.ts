@@ -54,6 +54,7 @@ export interface LedgerTable {
 export type JobStatus = "queued" | "running" | "completed" | "failed" | "blocked" | "canceled";
 export const TERMINAL_STATUSES: readonly JobStatus[] = ["completed", "failed", "blocked", "canceled"];
 export const OPEN_STATUSES: readonly JobStatus[] = ["queued", "running"];
+export const JOB_STATUSES: readonly JobStatus[] = [...OPEN_STATUSES, ...TERMINAL_STATUSES];
 
 export interface JobsTable {
   /** The public generation id (an integer, as seed 000 shows). */

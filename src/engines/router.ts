@@ -11,6 +11,7 @@ import type { EngineInstanceConfig } from "./instance.js";
 import { EngineError, type Engine, type EngineRequest, type EngineResult } from "./types.js";
 import { withTimeout } from "./shared/upstream.js";
 import { untilAborted } from "./shared/abort.js";
+import { apiTime } from "../clock.js";
 
 export interface RouterOptions {
   /** Consecutive retryable failures that open an instance's circuit. */
@@ -183,24 +184,28 @@ export class EngineRouter implements Engine {
   }
 
   status(): InstanceStatus[] {
-    const iso = (ms: number) => new Date(ms).toISOString().replace("Z", "+00:00");
-    return [...this.instances.values()].map((i) => ({
-      id: i.cfg.id,
-      kind: i.cfg.kind,
-      url: i.cfg.url ?? null,
-      circuit: this.circuitNow(i),
-      healthy: this.circuitNow(i) !== "open" && (i.lastProbe?.ok ?? true),
-      in_flight: i.inFlight,
-      concurrency: i.cfg.concurrency,
-      served: i.served,
-      failed: i.failed,
-      consecutive_failures: i.consecutiveFailures,
-      last_probe: i.lastProbe
-        ? { at: iso(i.lastProbe.at), ok: i.lastProbe.ok, error: i.lastProbe.error ?? null }
-        : null,
-      recent_errors: i.recentErrors.map((e) => ({ at: iso(e.at), message: e.message })),
-      models: this.catalog.models.filter((m) => m.routes.some((r) => r.engine === i.cfg.id)).map((m) => m.id),
-    }));
+    return [...this.instances.values()].map((i) => {
+      const circuit = this.circuitNow(i);
+      return {
+        id: i.cfg.id,
+        kind: i.cfg.kind,
+        url: i.cfg.url ?? null,
+        circuit,
+        healthy: circuit !== "open" && (i.lastProbe?.ok ?? true),
+        in_flight: i.inFlight,
+        concurrency: i.cfg.concurrency,
+        served: i.served,
+        failed: i.failed,
+        consecutive_failures: i.consecutiveFailures,
+        last_probe: i.lastProbe
+          ? { at: apiTime(i.lastProbe.at), ok: i.lastProbe.ok, error: i.lastProbe.error ?? null }
+          : null,
+        recent_errors: i.recentErrors.map((e) => ({ at: apiTime(e.at), message: e.message })),
+        models: this.catalog.models
+          .filter((m) => m.routes.some((r) => r.engine === i.cfg.id))
+          .map((m) => m.id),
+      };
+    });
   }
 
   /** Probes every instance once; exported for tests and the admin view. */

@@ -9,13 +9,12 @@ import Fastify, {
 import FindMyWay, { type HTTPMethod } from "find-my-way";
 import { randomBytes } from "node:crypto";
 import type { Services } from "../services.js";
-import { ApiError, errorBody, errorReference } from "../errors.js";
+import { ApiError, errorBody, errorReference, openaiErrorBody } from "../errors.js";
 import type { KeyScope } from "../domain/apikeys.js";
 import type { Lease } from "../limits/types.js";
 import { presentedKey, requireScope, type AuthContext } from "./auth.js";
 import { registerOpenApi } from "./openapi.js";
 import { registerRoutes } from "./routes/index.js";
-import { openaiErrorBody } from "./routes/openai.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {

@@ -128,7 +128,7 @@ export async function validateGeneration(
     throw new ApiError("too_many_images", `${rawImages.length} images sent; at most 2 are allowed`);
   if (rawImages.length > 0 && !model.supportsEdit)
     throw new ApiError("invalid_model", `${model.id} cannot edit images`);
-  const texts = rawImages.map((img, i) => {
+  const buffers = rawImages.map((img, i) => {
     // Multipart uploads (the OpenAI edits route) arrive as bytes, already held to MAX_IMAGE_BYTES.
     if (Buffer.isBuffer(img)) return img;
     const data = typeof img === "string" ? img : (img as { data?: unknown } | null)?.data;
@@ -137,9 +137,8 @@ export async function validateGeneration(
         param: `images[${i}].data`,
       });
     }
-    return data;
+    return decodeBase64(data, `images[${i}]`);
   });
-  const buffers = texts.map((t, i) => (Buffer.isBuffer(t) ? t : decodeBase64(t, `images[${i}]`)));
   const images = [];
   for (const [i, b] of buffers.entries())
     images.push(await acceptImage(b, `images[${i}]`, s.config.maxInputPixels));
@@ -242,9 +241,6 @@ export async function awaitGeneration(
           `The image was not ready in time; with X-Zekron-Store: 0 nothing is kept, so job ${job.id} was canceled and refunded`,
         );
       }
-      // It finished in the meantime: hand it over after all.
-      const late = await s.jobs.waitFor(job.id, 1000);
-      if (late?.job.status === "completed") return late;
     }
     throw new ApiError(
       "generation_timeout",

@@ -275,6 +275,13 @@ describe("OpenAI-compatible routes, through the official SDK", () => {
     const headers = { "X-Zekron-Store": "0" };
     const res = await openai.images.generate({ prompt: "a secret", size: "256x256" }, { headers });
     expect(await pngOf(res.data![0]!.b64_json!)).toEqual(["png", 256, 256]);
+    // Inline only: the history shows the generation, but no image was kept for it.
+    const [entry] = (
+      (await (await srv.api(key, "GET", "/v1/generations?limit=1")).json()) as {
+        data: { generations: { prompt: string; token: string | null }[] };
+      }
+    ).data.generations;
+    expect(entry).toMatchObject({ prompt: "a secret", token: null });
     const err = await raised(
       openai.images.generate({ prompt: "a secret", size: "256x256", response_format: "url" }, { headers }),
     );

@@ -13,6 +13,10 @@ describe("zero data retention never charges for an image nobody receives", () =>
     srv = undefined;
   });
 
+  /** A POST with zero data retention asked for. */
+  const noStore = (key: string, path: string, body: unknown) =>
+    srv!.api(key, "POST", path, body, { "x-zekron-store": "0" });
+
   async function settled(tenantId: string) {
     const tenant = (await srv!.services.tenants.get(tenantId))!;
     expect(await ledgerSums(srv!.services.db.kysely, tenantId)).toEqual({
@@ -25,13 +29,11 @@ describe("zero data retention never charges for an image nobody receives", () =>
   it("is refused on the job route, whose image is fetched later", async () => {
     srv = await startTestServer();
     const t = await srv.tenant("1.00");
-    const res = await srv.api(
-      t.key,
-      "POST",
-      "/v1/images/generate",
-      { prompt: "a red kite", width: 256, height: 256 },
-      { "x-zekron-store": "0" },
-    );
+    const res = await noStore(t.key, "/v1/images/generate", {
+      prompt: "a red kite",
+      width: 256,
+      height: 256,
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_parameter");
     expect(await settled(t.id)).toMatchObject({ available: 1_000_000, held: 0 });
@@ -41,13 +43,7 @@ describe("zero data retention never charges for an image nobody receives", () =>
     const engine = new GatedEngine();
     srv = await startTestServer({ engine, env: { ZEKRON_SYNC_TIMEOUT_SECONDS: "1" } });
     const t = await srv.tenant("1.00");
-    const res = await srv.api(
-      t.key,
-      "POST",
-      "/v1/generate",
-      { prompt: "a red kite", size: "256x256" },
-      { "x-zekron-store": "0" },
-    );
+    const res = await noStore(t.key, "/v1/generate", { prompt: "a red kite", size: "256x256" });
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect([res.status, body.error.code]).toEqual([504, "generation_timeout"]);
     expect(body.error.message).toMatch(/canceled and refunded/);
@@ -93,13 +89,7 @@ describe("zero data retention never charges for an image nobody receives", () =>
   it("a waiting client gets its zero-retention image and pays once; nothing is stored", async () => {
     srv = await startTestServer();
     const t = await srv.tenant("1.00");
-    const res = await srv.api(
-      t.key,
-      "POST",
-      "/v1/generate",
-      { prompt: "a red kite", size: "256x256" },
-      { "x-zekron-store": "0" },
-    );
+    const res = await noStore(t.key, "/v1/generate", { prompt: "a red kite", size: "256x256" });
     expect(res.status).toBe(200);
     const body = (await res.json()) as {
       data: { token: string | null; image: { b64_json: string }; cost: string };

@@ -8,11 +8,12 @@ import {
   statusError,
   upstream,
   type UpstreamResponse,
+  abortError,
 } from "../shared/upstream.js";
 import { EngineError, type Engine, type EngineRequest, type EngineResult } from "../types.js";
 import { describeSdapiError } from "./errors.js";
 import { readParams, type A1111Params } from "./params.js";
-import { abortError, Slots } from "./slots.js";
+import { Slots } from "./slots.js";
 
 const PROGRESS_INTERVAL_MS = 500;
 /** Progress and interrupt answers are tiny; the cap only guards against a misbehaving server. */
@@ -57,7 +58,9 @@ export class A1111Engine implements Engine {
       return result;
     } catch (err) {
       if (!req.signal.aborted) throw err;
-      settle = true;
+      // Only an interrupt (sent at concurrency 1, see run) leaves a step to settle; otherwise the server's
+      // job count includes others' jobs and would hold the slot for nothing.
+      settle = this.cfg.concurrency === 1;
       throw abortError(req.signal, this.what);
     } finally {
       // An interrupted server still finishes its current step; the slot stays taken until it is idle so

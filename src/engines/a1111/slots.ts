@@ -3,7 +3,7 @@
  * a time and overlapping calls are not safe, so the engine holds its own limit as well: a second router,
  * a retry racing a late answer or a test calling the engine directly still cannot overlap jobs.
  */
-import { EngineError } from "../types.js";
+import { abortError } from "../shared/upstream.js";
 
 interface Waiter {
   grant(): void;
@@ -52,10 +52,4 @@ export class Slots {
       else this.free++;
     };
   }
-}
-
-/** The signal's own reason when it is an EngineError (a timeout), else a plain cancellation. */
-export function abortError(signal: AbortSignal, what: string): EngineError {
-  const reason: unknown = signal.reason;
-  return reason instanceof EngineError ? reason : new EngineError(`${what}: canceled`, false);
 }

@@ -14,6 +14,7 @@ import {
   upstream,
   withTimeout,
   type UpstreamResponse,
+  abortError,
 } from "../shared/upstream.js";
 import {
   EngineError,
@@ -55,11 +56,6 @@ function isRecord(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function abortReason(signal: AbortSignal, what: string): EngineError {
-  const r: unknown = signal.reason;
-  return r instanceof EngineError ? r : new EngineError(`${what}: canceled`);
-}
-
 export class ComfyUiEngine implements Engine {
   readonly kind = "comfyui";
   readonly supportsEdit = true;
@@ -95,7 +91,7 @@ export class ComfyUiEngine implements Engine {
   async generate(req: EngineRequest): Promise<EngineResult> {
     const { what } = this;
     const { signal } = req;
-    if (signal.aborted) throw abortReason(signal, what);
+    if (signal.aborted) throw abortError(signal, what);
     if (req.images.length > this.maxSourceImages)
       throw new EngineError(`${what}: at most ${this.maxSourceImages} source images`);
 
@@ -121,7 +117,7 @@ export class ComfyUiEngine implements Engine {
 
     // Subscribed before queueing, under an id we choose, so a fast prompt cannot finish unseen.
     await this.socket.ready(2_000, signal);
-    if (signal.aborted) throw abortReason(signal, what);
+    if (signal.aborted) throw abortError(signal, what);
     let promptId: string = randomUUID();
     const watch = new PromptWatch(this.socket, promptId, what, req.onProgress);
     try {
@@ -130,13 +126,13 @@ export class ComfyUiEngine implements Engine {
       const entry = await this.waitForHistory(promptId, watch, signal);
       const bytes = await this.view(entry, signal);
       const out = await normalizeOutput(bytes, req, this.deps.maxPixels, what);
-      if (signal.aborted) throw abortReason(signal, what);
+      if (signal.aborted) throw abortError(signal, what);
       req.onProgress?.(1);
       return out;
     } catch (err) {
       if (!signal.aborted) throw err;
       await this.stop(promptId);
-      throw abortReason(signal, what);
+      throw abortError(signal, what);
     } finally {
       watch.dispose();
     }
@@ -268,7 +264,7 @@ export class ComfyUiEngine implements Engine {
           ? POLL_MS_WITH_SOCKET
           : POLL_MS;
       await watch.sleep(ms, signal, failures > 0);
-      if (signal.aborted) throw abortReason(signal, what);
+      if (signal.aborted) throw abortError(signal, what);
       if (watch.failure) throw watch.failure;
       let entry: Json | undefined;
       let position: QueuePosition | undefined;
@@ -282,7 +278,7 @@ export class ComfyUiEngine implements Engine {
         generation = this.socket.generation;
         failures = 0;
       } catch (err) {
-        if (signal.aborted) throw abortReason(signal, what);
+        if (signal.aborted) throw abortError(signal, what);
         if (!(err instanceof EngineError) || !err.retryable) throw err;
         if (++failures >= MAX_POLL_FAILURES) {
           const detail = err.message.startsWith(`${what}: `)

@@ -5,7 +5,14 @@
  */
 import type { EngineDeps, EngineInstanceConfig } from "../instance.js";
 import { normalizeOutput } from "../shared/output.js";
-import { excerpt, parseJson, retryableStatus, upstream, type UpstreamResponse } from "../shared/upstream.js";
+import {
+  abortError,
+  excerpt,
+  parseJson,
+  retryableStatus,
+  upstream,
+  type UpstreamResponse,
+} from "../shared/upstream.js";
 import { EngineError, MIME_TYPES, type Engine, type EngineRequest, type EngineResult } from "../types.js";
 import { fetchResultUrl } from "./result-url.js";
 
@@ -169,10 +176,7 @@ export class OpenAIEngine implements Engine {
 
   async generate(req: EngineRequest): Promise<EngineResult> {
     const what = this.what;
-    if (req.signal.aborted) {
-      const r: unknown = req.signal.reason;
-      throw r instanceof EngineError ? r : new EngineError(`${what}: canceled`);
-    }
+    if (req.signal.aborted) throw abortError(req.signal, what);
     if (req.images.length > this.maxSourceImages) {
       throw new EngineError(`${what}: an edit takes at most ${this.maxSourceImages} source images`);
     }

@@ -11,7 +11,7 @@ import { isIP, type LookupFunction } from "node:net";
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from "request-filtering-agent";
 import { isPublicAddress } from "../../webhooks/address.js";
 import { checkedLookup, notPublic, Refused } from "../../webhooks/deliver.js";
-import { retryableStatus } from "../shared/upstream.js";
+import { abortError, retryableStatus } from "../shared/upstream.js";
 import { EngineError } from "../types.js";
 
 export interface ResultFetchOptions {
@@ -23,11 +23,6 @@ export interface ResultFetchOptions {
   headers?: Record<string, string>;
   /** Resolves host names, like dns.lookup (which is the default). */
   lookup?: LookupFunction;
-}
-
-function abortReason(signal: AbortSignal, what: string): EngineError {
-  const r: unknown = signal.reason;
-  return r instanceof EngineError ? r : new EngineError(`${what}: canceled`, false);
 }
 
 /** The URL checked before anything is sent; its path and query (often a signed token) are never echoed. */
@@ -64,7 +59,7 @@ function describe(err: unknown, what: string): EngineError {
 export function fetchResultUrl(raw: string, opts: ResultFetchOptions): Promise<Buffer> {
   const { what, signal, maxBytes } = opts;
   const allowed = (ip: string) => opts.allowPrivate || isPublicAddress(ip);
-  if (signal.aborted) return Promise.reject(abortReason(signal, what));
+  if (signal.aborted) return Promise.reject(abortError(signal, what));
   let url: URL;
   try {
     url = checkUrl(raw, what, allowed);
@@ -87,7 +82,7 @@ export function fetchResultUrl(raw: string, opts: ResultFetchOptions): Promise<B
       if (err) reject(err);
       else resolve(body as Buffer);
     };
-    const onAbort = () => finish(abortReason(signal, what));
+    const onAbort = () => finish(abortError(signal, what));
     signal.addEventListener("abort", onAbort, { once: true });
 
     const req = (secure ? https : http).request(url, {
@@ -96,7 +91,7 @@ export function fetchResultUrl(raw: string, opts: ResultFetchOptions): Promise<B
       lookup,
       headers: { ...opts.headers, accept: "image/*" },
     });
-    req.on("error", (err) => finish(signal.aborted ? abortReason(signal, what) : describe(err, what)));
+    req.on("error", (err) => finish(signal.aborted ? abortError(signal, what) : describe(err, what)));
     req.on("response", (res) => {
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400) {

@@ -27,13 +27,15 @@ export function retryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
+/** The signal's own reason when it is an EngineError (a timeout, a cancel), else a plain cancellation. */
+export function abortError(signal: AbortSignal, what: string): EngineError {
+  const reason: unknown = signal.reason;
+  return reason instanceof EngineError ? reason : new EngineError(`${what}: canceled`, false);
+}
+
 /** The request's own abort reason when it was aborted (cancel, timeout), else a connection failure. */
 function abortOr(signal: AbortSignal, err: unknown, what: string): EngineError {
-  if (signal.aborted) {
-    const r: unknown = signal.reason;
-    if (r instanceof EngineError) return r;
-    return new EngineError(`${what}: canceled`, false);
-  }
+  if (signal.aborted) return abortError(signal, what);
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   const detail = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
   return new EngineError(`${what}: cannot reach the backend (${detail})`, true);

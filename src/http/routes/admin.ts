@@ -99,10 +99,13 @@ export function adminRoutes(app: FastifyInstance, s: Services): void {
     let tenant = await s.tenants.create(name.trim(), balance, now);
     if (Object.keys(patch).length > 0) tenant = (await s.tenants.update(tenant.id, patch))!;
     const { key, row } = await s.tenants.createKey(tenant.id, { name: "default" }, now);
-    return reply.code(201).send({
-      success: true,
-      data: { tenant: tenantView(tenant), api_key: key, key: keyView(row) },
-    });
+    return reply
+      .code(201)
+      .header("Cache-Control", "no-store")
+      .send({
+        success: true,
+        data: { tenant: tenantView(tenant), api_key: key, key: keyView(row) },
+      });
   });
 
   app.get<{ Querystring: { limit?: string; offset?: string } }>("/admin/v1/tenants", on.list, async (req) => {
@@ -169,7 +172,11 @@ export function adminRoutes(app: FastifyInstance, s: Services): void {
     const name =
       typeof body.name === "string" && body.name.trim() ? body.name.trim().slice(0, 200) : "default";
     const { key, row } = await s.tenants.createKey(req.params.id, { name }, s.clock.now());
-    return reply.code(201).send({ success: true, data: { api_key: key, key: keyView(row) } });
+    // The full key, shown once: no cache may keep a copy.
+    return reply
+      .code(201)
+      .header("Cache-Control", "no-store")
+      .send({ success: true, data: { api_key: key, key: keyView(row) } });
   });
 
   app.delete<{ Params: { id: string; keyId: string } }>(

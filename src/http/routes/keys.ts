@@ -7,15 +7,10 @@ import { ApiError } from "../../errors.js";
 import { asObject } from "../generation.js";
 import { keyView } from "./admin.js";
 import { withSchemas } from "../schemas/fastify.js";
-import { keyOps } from "../schemas/keys.js";
+import { ISO_DATE_TIME, MAX_GRACE_SECONDS, MAX_KEY_NAME, keyOps } from "../schemas/keys.js";
 
 /** Keys that still authenticate, per tenant: a leaked `keys` key cannot mint keys without bound. */
 const MAX_ACTIVE_KEYS = 100;
-const MAX_GRACE_SECONDS = 86_400;
-const MAX_NAME = 200;
-// A date-time with an explicit offset: a bare local time would mean different instants on different hosts.
-const ISO_DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
 
 function optionalBody(body: unknown): Record<string, unknown> {
   return body === undefined ? {} : asObject(body);
@@ -23,10 +18,10 @@ function optionalBody(body: unknown): Record<string, unknown> {
 
 function parseName(v: unknown): string {
   if (v === undefined) return "default";
-  if (typeof v !== "string" || v.trim().length === 0 || v.length > MAX_NAME) {
+  if (typeof v !== "string" || v.trim().length === 0 || v.length > MAX_KEY_NAME) {
     throw new ApiError(
       "invalid_parameter",
-      `name must be a non-empty string of at most ${MAX_NAME} characters`,
+      `name must be a non-empty string of at most ${MAX_KEY_NAME} characters`,
       {
         param: "name",
       },
@@ -91,7 +86,8 @@ function parseGrace(v: unknown): number {
 }
 
 function sendNewKey(reply: FastifyReply, key: string, row: ApiKeyRow, extra: Record<string, unknown> = {}) {
-  // The only response that ever holds the full key: no cache may keep a copy.
+  // One of the few answers that hold a full key (with the admin's tenant and key creation): no cache may
+  // keep a copy.
   reply.header("Cache-Control", "no-store");
   return reply.code(201).send({ success: true, data: { api_key: key, key: keyView(row), ...extra } });
 }

@@ -18,7 +18,7 @@ import {
   validateGeneration,
 } from "../generation.js";
 import { routeSchema } from "../schemas/fastify.js";
-import { openaiOps } from "../schemas/openai.js";
+import { BACKGROUND, MAX_N, QUALITY, RESPONSE_FORMAT, openaiOps } from "../schemas/openai.js";
 
 /**
  * POST /v1/images/generations and /v1/images/edits: OpenAI's Images API over the same path as
@@ -55,49 +55,22 @@ export function openaiRoutes(app: FastifyInstance, s: Services): void {
     scope.post("/v1/images/edits", { schema: routeSchema(openaiOps.edits), config }, async (req, reply) => {
       const gone = clientGone(reply);
       const form = await readForm(s, req);
-      const digests = form.images.map((b) => createHash("sha256").update(b).digest("hex"));
-      return createImages(s, req, gone, form.fields, form.images, { ...form.fields, images: digests });
+      // What an Idempotency-Key stands for; hashing up to 20 MiB of images is only worth it when one is sent.
+      const requested =
+        req.headers["idempotency-key"] === undefined
+          ? undefined
+          : { ...form.fields, images: form.images.map((b) => createHash("sha256").update(b).digest("hex")) };
+      return createImages(s, req, gone, form.fields, form.images, requested);
     });
   });
 }
 
-const PARAM_OF: Partial<Record<ErrorCode, string>> = {
-  missing_prompt: "prompt",
-  prompt_too_long: "prompt",
-  invalid_model: "model",
-  invalid_size: "size",
-  too_many_images: "image",
-  invalid_base64: "image",
-  invalid_image: "image",
-};
-
-function openaiErrorType(status: number): string {
-  if (status === 401) return "authentication_error";
-  if (status === 402) return "insufficient_quota";
-  if (status === 403) return "permission_error";
-  if (status === 429) return "rate_limit_error";
-  if (status >= 500) return "server_error";
-  return "invalid_request_error";
-}
-
-/** OpenAI's error envelope, for routes whose config says `errorShape: "openai"` (app.ts sendError). */
-export function openaiErrorBody(err: ApiError) {
-  return {
-    error: {
-      message: err.message,
-      type: openaiErrorType(err.status),
-      param: err.extra.param ?? PARAM_OF[err.code] ?? null,
-      code: err.code,
-    },
-  };
-}
-
-const QUALITIES = ["auto", "standard", "hd", "low", "medium", "high"];
-const BACKGROUNDS = ["auto", "opaque", "transparent"];
-const RESPONSE_FORMATS = ["b64_json", "url"];
-const MAX_N = 10;
-
-function oneOf(fields: Record<string, unknown>, name: string, allowed: string[], fallback: string): string {
+function oneOf(
+  fields: Record<string, unknown>,
+  name: string,
+  allowed: readonly string[],
+  fallback: string,
+): string {
   const v = fields[name];
   if (v === undefined || v === null) return fallback;
   if (typeof v !== "string" || !allowed.includes(v))
@@ -140,9 +113,9 @@ async function createImages(
 ) {
   const store = req.headers["x-zekron-store"] !== "0";
   const n = countOf(fields);
-  const responseFormat = oneOf(fields, "response_format", RESPONSE_FORMATS, "b64_json");
-  const quality = oneOf(fields, "quality", QUALITIES, "auto");
-  const background = oneOf(fields, "background", BACKGROUNDS, "opaque");
+  const responseFormat = oneOf(fields, "response_format", RESPONSE_FORMAT.options, "b64_json");
+  const quality = oneOf(fields, "quality", QUALITY.options, "auto");
+  const background = oneOf(fields, "background", BACKGROUND.options, "opaque");
   if (fields.user !== undefined && fields.user !== null && typeof fields.user !== "string")
     throw new ApiError("invalid_parameter", "user must be a string", { param: "user" });
   if (fields.stream === true || fields.stream === "true")

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Count, Money, Pagination, Timestamp, intQuery, ok } from "./common.js";
+import { Count, Money, Pagination, Timestamp, idParam, intQuery, ok } from "./common.js";
 import { BODY_ERRORS } from "./errors.js";
 import { ApiKeyString, KeyView, keyExample } from "./keys.js";
 import type { Operation } from "./operation.js";
@@ -163,9 +163,7 @@ export const EngineList = z.strictObject({ object: z.literal("list"), data: z.ar
 export type EngineList = z.infer<typeof EngineList>;
 
 const tags = ["Administration"];
-const TenantIdParam = z.strictObject({
-  id: z.string().describe("The tenant id").meta({ example: TENANT_ID }),
-});
+const TenantIdParam = idParam("The tenant id", TENANT_ID);
 
 export const adminOps = {
   createTenant: {

@@ -35,8 +35,6 @@ export const ERROR_WHEN = {
 
 export const ERROR_CODES = Object.keys(ERROR_WHEN) as [ErrorCode, ...ErrorCode[]];
 
-export const ErrorCodeSchema = z.enum(ERROR_CODES).describe("Machine-readable error code");
-
 /** Zekron's error envelope, its `code` narrowed to the codes given. */
 export function errorEnvelope(codes: readonly ErrorCode[] = ERROR_CODES) {
   const code = z.enum(codes as [ErrorCode, ...ErrorCode[]]);
@@ -56,20 +54,7 @@ export function errorEnvelope(codes: readonly ErrorCode[] = ERROR_CODES) {
   });
 }
 
-export const ErrorEnvelope = errorEnvelope().meta({
-  example: {
-    success: false,
-    error: {
-      code: "insufficient_balance",
-      type: "insufficient_balance",
-      message: "Not enough balance: this image costs 0.0256 and the balance is 0.0100",
-      suggestion: "Top up the balance, or choose a cheaper model.",
-      reference: "INSUFFICIENT_BALANCE_7Q2KX9_1780315200",
-      support: "Contact support with error code: INSUFFICIENT_BALANCE_7Q2KX9_1780315200",
-    },
-  },
-});
-export type ErrorEnvelope = z.infer<typeof ErrorEnvelope>;
+export type ErrorEnvelope = z.infer<ReturnType<typeof errorEnvelope>>;
 
 export const OPENAI_ERROR_TYPES = [
   "invalid_request_error",
@@ -92,17 +77,7 @@ export function openaiErrorEnvelope(codes: readonly ErrorCode[] = ERROR_CODES) {
   });
 }
 
-export const OpenAIErrorEnvelope = openaiErrorEnvelope().meta({
-  example: {
-    error: {
-      message: "The prompt field is required",
-      type: "invalid_request_error",
-      param: "prompt",
-      code: "missing_prompt",
-    },
-  },
-});
-export type OpenAIErrorEnvelope = z.infer<typeof OpenAIErrorEnvelope>;
+export type OpenAIErrorEnvelope = z.infer<ReturnType<typeof openaiErrorEnvelope>>;
 
 /** What checking a generation request can refuse (generation.ts validateGeneration, and the body parser). */
 export const GENERATION_INPUT_ERRORS = [

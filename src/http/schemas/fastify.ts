@@ -1,7 +1,6 @@
 import { z } from "zod";
 import type { FastifySchema } from "fastify";
-import { ApiError, errorBody, statusOf, type ErrorCode } from "../../errors.js";
-import { openaiErrorBody } from "../routes/openai.js";
+import { ApiError, errorBody, openaiErrorBody, statusOf, type ErrorCode } from "../../errors.js";
 import { ERROR_CODES, ERROR_WHEN, errorEnvelope, openaiErrorEnvelope } from "./errors.js";
 import type { Operation, Reply } from "./operation.js";
 

@@ -37,15 +37,27 @@ export const KeyList = ok(z.strictObject({ keys: z.array(KeyView).describe("Newe
 });
 export type KeyList = z.infer<typeof KeyList>;
 
+export const MAX_KEY_NAME = 200;
+export const MAX_GRACE_SECONDS = 86_400;
+/** A date-time with an explicit offset: a bare local time would mean different instants on different hosts. */
+export const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
+
 export const CreateKeyRequest = z
   .object({
-    name: z.string().min(1).max(200).optional().describe("`default` when absent"),
+    name: z.string().min(1).max(MAX_KEY_NAME).optional().describe("`default` when absent"),
     scopes: z
       .array(KeyScopeSchema)
       .min(1)
       .optional()
       .describe("At most the calling key's scopes; all of them when absent"),
-    expires_at: Timestamp.nullable().optional().describe("In the future, with an offset; never when absent"),
+    expires_at: z
+      .string()
+      .regex(ISO_DATE_TIME)
+      .nullable()
+      .optional()
+      .describe("ISO 8601, in the future, with an offset (Z or +hh:mm); never when absent")
+      .meta({ example: "2027-01-01T00:00:00+00:00" }),
   })
   .meta({ example: { name: "ci", scopes: ["generate", "read"], expires_at: "2027-01-01T00:00:00+00:00" } });
 export type CreateKeyRequest = z.infer<typeof CreateKeyRequest>;
@@ -64,7 +76,7 @@ export const RotateKeyRequest = z
       .number()
       .int()
       .min(0)
-      .max(86_400)
+      .max(MAX_GRACE_SECONDS)
       .optional()
       .describe("How long the old key keeps working; 0 (at once) by default"),
   })

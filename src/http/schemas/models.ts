@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { MODEL_STATUSES, Money, Size } from "./common.js";
 import type { Operation } from "./operation.js";
+import { ALL_SIZES } from "../../domain/catalog.js";
 
 export const Model = z.strictObject({
   id: z.string(),
@@ -29,17 +30,7 @@ export const ModelList = z.strictObject({ object: z.literal("list"), data: z.arr
         name: "Zekron Image v0.1.1",
         aliases: ["zekron-image-1:image-preview"],
         status: "ga",
-        sizes: [
-          "256x256",
-          "512x512",
-          "768x768",
-          "1024x1024",
-          "1024x768",
-          "768x1024",
-          "1536x1024",
-          "1024x1536",
-          "2048x2048",
-        ],
+        sizes: [...ALL_SIZES],
         max_size: "2048x2048",
         supports_edit: true,
         price: { min: "0.0250", max: "0.0290" },

@@ -4,9 +4,11 @@ import { GENERATION_INPUT_ERRORS, SUBMIT_ERRORS, SYNC_ERRORS } from "./errors.js
 import { OutputFormat } from "./generate.js";
 import type { Operation } from "./operation.js";
 
-const QUALITY = z.enum(["auto", "standard", "hd", "low", "medium", "high"]);
-const BACKGROUND = z.enum(["auto", "opaque", "transparent"]);
-const RESPONSE_FORMAT = z.enum(["b64_json", "url"]);
+export const QUALITY = z.enum(["auto", "standard", "hd", "low", "medium", "high"]);
+export const BACKGROUND = z.enum(["auto", "opaque", "transparent"]);
+export const RESPONSE_FORMAT = z.enum(["b64_json", "url"]);
+/** Most images one request makes. */
+export const MAX_N = 10;
 
 const imageFields = {
   prompt: z.string().describe("What to draw, or how to change the image"),
@@ -30,7 +32,13 @@ const imageFields = {
 export const OpenAIGenerationRequest = z
   .object({
     ...imageFields,
-    n: z.number().int().min(1).max(10).optional().describe("Images to make, 1 by default; all paid or none"),
+    n: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_N)
+      .optional()
+      .describe("Images to make, 1 by default; all paid or none"),
     stream: z.literal(false).optional().describe("Streaming is not supported"),
   })
   .meta({ example: { prompt: "A watercolor fox in the snow", model: "zekron-image-1", size: "1024x1024" } });
