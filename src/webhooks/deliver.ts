@@ -157,12 +157,17 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
 }
 
+/** request-filtering-agent's refusal ("DNS lookup 127.0.0.1(family:4, host:...) is not allowed...") in our words. */
+export function agentRefusal(message: string): string | undefined {
+  const agent = /^DNS lookup (.+?)\(family:.*is not allowed/.exec(message);
+  return agent ? `refused: ${agent[1]} is not a public address` : undefined;
+}
+
 function describe(err: unknown): string {
   if (err instanceof Refused) return err.message;
   if (!(err instanceof Error)) return String(err);
-  // request-filtering-agent: "DNS lookup 127.0.0.1(family:4, host:...) is not allowed. Because, ..."
-  const agent = /^DNS lookup (.+?)\(family:.*is not allowed/.exec(err.message);
-  if (agent) return `refused: ${agent[1]} is not a public address`;
+  const refused = agentRefusal(err.message);
+  if (refused) return refused;
   // Node's happy-eyeballs connect fails with an AggregateError whose message is empty.
   return err.message || (err as NodeJS.ErrnoException).code || err.name;
 }

@@ -10,7 +10,7 @@ export interface A1111Params {
   denoisingStrength: number;
 }
 
-export const DEFAULTS = { steps: 20, cfgScale: 7, sampler: "Euler a", denoisingStrength: 0.75 } as const;
+const DEFAULTS = { steps: 20, cfgScale: 7, sampler: "Euler a", denoisingStrength: 0.75 } as const;
 
 const MAX_STEPS = 500;
 const MAX_CFG = 30;

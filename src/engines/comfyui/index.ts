@@ -29,14 +29,12 @@ import { ComfySocket } from "./socket.js";
 import {
   checkPlaceholders,
   fillTemplate,
+  isRecord,
   placeholdersIn,
   type PlaceholderValues,
   type Workflow,
 } from "./template.js";
 import { executionError, interruptedError, PromptWatch } from "./watch.js";
-
-export { WORKFLOWS } from "./workflows.js";
-export { fillTemplate } from "./template.js";
 
 /** Consecutive failed history polls after which the backend is taken for dead. */
 const MAX_POLL_FAILURES = 3;
@@ -51,10 +49,6 @@ const IMAGE_PLACEHOLDERS = ["image", "image2"] as const;
 
 type Json = Record<string, unknown>;
 type QueuePosition = "running" | "pending" | "absent";
-
-function isRecord(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 export class ComfyUiEngine implements Engine {
   readonly kind = "comfyui";

@@ -16,8 +16,8 @@ import {
 import { EngineError, MIME_TYPES, type Engine, type EngineRequest, type EngineResult } from "../types.js";
 import { fetchResultUrl } from "./result-url.js";
 
-export const DEFAULT_MODEL = "gpt-image-1";
-export const DEFAULT_SIZES = ["1024x1024", "1536x1024", "1024x1536"];
+const DEFAULT_MODEL = "gpt-image-1";
+const DEFAULT_SIZES = ["1024x1024", "1536x1024", "1024x1536"];
 
 export interface OpenAIEngineOptions {
   /** Lets result URLs on loopback and private addresses be fetched; refused by default. */

@@ -10,7 +10,7 @@ import https from "node:https";
 import { isIP, type LookupFunction } from "node:net";
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from "request-filtering-agent";
 import { isPublicAddress } from "../../webhooks/address.js";
-import { checkedLookup, notPublic, Refused } from "../../webhooks/deliver.js";
+import { agentRefusal, checkedLookup, notPublic, Refused } from "../../webhooks/deliver.js";
 import { abortError, retryableStatus } from "../shared/upstream.js";
 import { EngineError } from "../types.js";
 
@@ -48,9 +48,8 @@ function checkUrl(raw: string, what: string, allowed: (ip: string) => boolean): 
 function describe(err: unknown, what: string): EngineError {
   if (err instanceof Refused) return new EngineError(`${what}: ${err.message}`);
   const message = err instanceof Error ? err.message : String(err);
-  // request-filtering-agent: "DNS lookup 127.0.0.1(family:4, host:...) is not allowed. Because, ..."
-  const agent = /^DNS lookup (.+?)\(family:.*is not allowed/.exec(message);
-  if (agent) return new EngineError(`${what}: refused: ${agent[1]} is not a public address`);
+  const refused = agentRefusal(message);
+  if (refused) return new EngineError(`${what}: ${refused}`);
   // Node's happy-eyeballs connect fails with an AggregateError whose message is empty.
   const detail = (err as NodeJS.ErrnoException).code ?? (message || "connection failed");
   return new EngineError(`${what}: cannot download the result image (${detail})`, true);
