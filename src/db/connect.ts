@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import SQLite from "better-sqlite3";
 import pg from "pg";
-import { Kysely, Migrator, PostgresDialect } from "kysely";
+import { Kysely, Migrator, PostgresDialect, type CompiledQuery } from "kysely";
 import { FastSqliteDialect } from "./sqlite-driver.js";
 import type { Database } from "./schema.js";
 import { StaticMigrations, type Dialect } from "./migrations.js";
@@ -10,6 +10,12 @@ import { StaticMigrations, type Dialect } from "./migrations.js";
 export interface Db {
   kysely: Kysely<Database>;
   dialect: Dialect;
+  /**
+   * Runs a compiled read outside any transaction. On SQLite it runs at once when no transaction holds the
+   * connection, skipping Kysely's queue of promises (most of a small query's cost on the request path);
+   * otherwise, and on PostgreSQL, it is `kysely.executeQuery`.
+   */
+  read<R>(query: CompiledQuery<R>): Promise<R[]>;
   close(): Promise<void>;
 }
 
@@ -37,16 +43,54 @@ export function openDatabase(opts: {
     // here; without a listener the process would crash. The pool replaces the client on next use.
     pool.on("error", (err) => opts.onIdleError?.(err));
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { kysely, dialect: "postgres", close: () => kysely.destroy() };
+    return {
+      kysely,
+      dialect: "postgres",
+      read: async (query) => (await kysely.executeQuery(query)).rows,
+      close: () => kysely.destroy(),
+    };
   }
   mkdirSync(opts.dataDir, { recursive: true });
-  const sqlite = new SQLite(path.join(opts.dataDir, "zekron.db"));
-  sqlite.pragma("journal_mode = WAL");
+  const file = path.join(opts.dataDir, "zekron.db");
+  // A second process waits this long for the first to let go (a restart that overlaps its predecessor's
+  // shutdown), then stops with a clear line.
+  const sqlite = new SQLite(file, { timeout: 2000 });
+  try {
+    // One process owns the database: the embedded deployment is one process (its queue and limits live in
+    // it), and a lock held for the connection's life spares every query the shared-memory locking of WAL,
+    // two system calls each (locking_mode must come before journal_mode for that).
+    sqlite.pragma("locking_mode = EXCLUSIVE");
+    sqlite.pragma("journal_mode = WAL");
+    sqlite.exec("BEGIN IMMEDIATE; COMMIT");
+  } catch (err) {
+    sqlite.close();
+    if ((err as { code?: string }).code === "SQLITE_BUSY") {
+      throw new Error(
+        `${file} is in use by another process: the embedded database serves one Zekron process ` +
+          "(stop the other one, or set DATABASE_URL to run several on PostgreSQL)",
+        { cause: err },
+      );
+    }
+    throw err;
+  }
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("foreign_keys = ON");
-  sqlite.pragma("busy_timeout = 5000");
-  const kysely = new Kysely<Database>({ dialect: new FastSqliteDialect(sqlite) });
-  return { kysely, dialect: "sqlite", close: () => kysely.destroy() };
+  const dialect = new FastSqliteDialect(sqlite);
+  const kysely = new Kysely<Database>({ dialect });
+  const driver = dialect.driver!;
+  return {
+    kysely,
+    dialect: "sqlite",
+    read: <R>(query: CompiledQuery<R>) => {
+      const rows = driver.readNow<R>(query.sql, query.parameters);
+      return rows ? Promise.resolve(rows) : kysely.executeQuery(query).then((r) => r.rows);
+    },
+    // Kysely closes its driver only if a query ever went through it; the lock must go either way.
+    close: async () => {
+      await kysely.destroy();
+      if (sqlite.open) sqlite.close();
+    },
+  };
 }
 
 export async function migrate(db: Db): Promise<void> {

@@ -23,7 +23,7 @@ import {
 const STATEMENT_CACHE_MAX = 500;
 
 class FifoLock {
-  private held = false;
+  held = false;
   private readonly waiters: (() => void)[] = [];
 
   async acquire(): Promise<void> {
@@ -47,7 +47,7 @@ class SqliteConnection implements DatabaseConnection {
 
   constructor(private readonly db: SQLite.Database) {}
 
-  private prepare(sql: string): SQLite.Statement {
+  prepare(sql: string): SQLite.Statement {
     let stmt = this.statements.get(sql);
     if (!stmt) {
       stmt = this.db.prepare(sql);
@@ -80,6 +80,15 @@ class SqliteConnection implements DatabaseConnection {
 class SqliteDriver implements Driver {
   private readonly lock = new FifoLock();
   private readonly connection: SqliteConnection;
+
+  /**
+   * Runs a read at once, without a turn of the event loop, when nothing holds the connection; undefined
+   * when something does (a transaction between its statements), and the caller must queue like any query.
+   */
+  readNow<R>(sql: string, parameters: readonly unknown[]): R[] | undefined {
+    if (this.lock.held) return undefined;
+    return this.connection.prepare(sql).all(parameters as unknown[]) as R[];
+  }
 
   constructor(private readonly db: SQLite.Database) {
     this.connection = new SqliteConnection(db);
@@ -114,12 +123,15 @@ class SqliteDriver implements Driver {
 }
 
 export class FastSqliteDialect implements Dialect {
+  /** The driver made for the Kysely instance, for its reads that need no queue (see readNow). */
+  driver?: SqliteDriver;
   constructor(private readonly db: SQLite.Database) {}
   createAdapter() {
     return new SqliteAdapter();
   }
   createDriver() {
-    return new SqliteDriver(this.db);
+    this.driver = new SqliteDriver(this.db);
+    return this.driver;
   }
   createIntrospector(db: Kysely<unknown>) {
     return new SqliteIntrospector(db);

@@ -1,4 +1,5 @@
 import type { CompiledQuery, Kysely } from "kysely";
+import type { Db } from "../db/connect.js";
 import type { ApiKeyRow, Database, Tenant } from "../db/schema.js";
 import { iso } from "../clock.js";
 import { newId } from "./ids.js";
@@ -20,16 +21,24 @@ export type RotateResult =
 
 class LostRotationRace extends Error {}
 
+export type TenantBalance = Pick<Tenant, "available" | "total_spent" | "total_generations">;
+
 function isActive(k: ApiKeyRow, now: number): boolean {
   // An unreadable expiry counts as expired: a key must never outlive its expiry by accident.
   return k.revoked_at === null && (k.expires_at === null || Date.parse(k.expires_at) > now);
 }
 
 export class TenantRepo {
+  private readonly db: Kysely<Database>;
+  private readonly read: Db["read"];
+
   constructor(
-    private readonly db: Kysely<Database>,
+    db: Db,
     private readonly pepper: Buffer,
-  ) {}
+  ) {
+    this.db = db.kysely;
+    this.read = db.read;
+  }
 
   async create(name: string, balance: number, now: number): Promise<Tenant> {
     const id = newId("ten");
@@ -60,7 +69,19 @@ export class TenantRepo {
   /** Compiled once: this look-up is on the path of most requests, and building it cost more than running it. */
   async get(id: string): Promise<Tenant | undefined> {
     this.byId ??= this.db.selectFrom("tenants").selectAll().where("id", "=", "").compile();
-    return (await this.db.executeQuery<Tenant>({ ...this.byId, parameters: [id] })).rows[0];
+    return (await this.read<Tenant>({ ...this.byId, parameters: [id] }))[0];
+  }
+
+  private balanceById?: CompiledQuery<TenantBalance>;
+
+  /** The three figures of GET /v1/balance, fresh from the database: a narrower read than `get`. */
+  async balance(id: string): Promise<TenantBalance | undefined> {
+    this.balanceById ??= this.db
+      .selectFrom("tenants")
+      .select(["available", "total_spent", "total_generations"])
+      .where("id", "=", "")
+      .compile();
+    return (await this.read<TenantBalance>({ ...this.balanceById, parameters: [id] }))[0];
   }
 
   list(limit: number, offset: number): Promise<Tenant[]> {

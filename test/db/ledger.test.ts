@@ -12,7 +12,7 @@ describe.each(DIALECTS)("ledger and tenants on %s", (dialect) => {
   let repo: TenantRepo;
   beforeAll(async () => {
     t = await createTestDb(dialect);
-    repo = new TenantRepo(t.db.kysely, Buffer.alloc(32, 7));
+    repo = new TenantRepo(t.db, Buffer.alloc(32, 7));
   });
   afterAll(() => t.drop());
 

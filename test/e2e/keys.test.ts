@@ -349,7 +349,7 @@ describe.each(DIALECTS)("key repository on %s", (dialect) => {
   let repo: TenantRepo;
   beforeAll(async () => {
     t = await createTestDb(dialect);
-    repo = new TenantRepo(t.db.kysely, Buffer.alloc(32, 9));
+    repo = new TenantRepo(t.db, Buffer.alloc(32, 9));
   });
   afterAll(() => t.drop());
 

@@ -24,7 +24,7 @@ function intParam(value: unknown, name: string, def: number, min: number, max: n
 export function accountRoutes(app: FastifyInstance, s: Services): void {
   const doc = routeSchemas(accountOps);
   app.get("/v1/balance", { schema: doc.balance, config: { auth: "key", scope: "read" } }, async (req) => {
-    const t = (await s.tenants.get(req.auth!.tenantId))!;
+    const t = (await s.tenants.balance(req.auth!.tenantId))!;
     return {
       success: true,
       data: {

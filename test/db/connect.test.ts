@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rmSync } from "node:fs";
+import { createTestDb, DIALECTS, tempDir, type TestDb } from "../helpers/db.js";
+import { openDatabase } from "../../src/db/connect.js";
+import { TenantRepo } from "../../src/domain/tenants.js";
+
+const NOW = Date.parse("2026-06-01T00:00:00Z");
+
+describe.each(DIALECTS)("Db.read on %s", (dialect) => {
+  let t: TestDb;
+  let repo: TenantRepo;
+  beforeAll(async () => {
+    t = await createTestDb(dialect);
+    repo = new TenantRepo(t.db, Buffer.alloc(32, 7));
+  });
+  afterAll(() => t.drop());
+
+  const nameQuery = (id: string) => ({
+    ...t.db.kysely.selectFrom("tenants").select(["name"]).where("id", "=", id).compile(),
+  });
+
+  it("reads what is committed", async () => {
+    const tenant = await repo.create("reader", 0, NOW);
+    expect(await t.db.read(nameQuery(tenant.id))).toEqual([{ name: "reader" }]);
+    expect(await t.db.read(nameQuery("ten_missing"))).toEqual([]);
+  });
+
+  it("never sees a transaction's uncommitted writes: it waits for the transaction, then reads its result", async () => {
+    const tenant = await repo.create("before", 0, NOW);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let written!: () => void;
+    const wrote = new Promise<void>((r) => (written = r));
+    const tx = t.db.kysely.transaction().execute(async (trx) => {
+      await trx.updateTable("tenants").set({ name: "after" }).where("id", "=", tenant.id).execute();
+      written();
+      await gate; // the transaction holds its connection between two statements
+      await trx.updateTable("tenants").set({ name: "committed" }).where("id", "=", tenant.id).execute();
+    });
+    await wrote;
+    let seen: { name: string }[] | undefined;
+    const reading = t.db.read(nameQuery(tenant.id)).then((rows) => (seen = rows));
+    await new Promise((r) => setTimeout(r, 30));
+    if (dialect === "sqlite") {
+      // One connection: the read queues behind the transaction rather than run inside it.
+      expect(seen).toBeUndefined();
+    } else {
+      // Another pooled connection: PostgreSQL shows the last committed row.
+      expect(seen).toEqual([{ name: "before" }]);
+    }
+    open();
+    await tx;
+    await reading;
+    if (dialect === "sqlite") expect(seen).toEqual([{ name: "committed" }]);
+    expect(await t.db.read(nameQuery(tenant.id))).toEqual([{ name: "committed" }]);
+  });
+});
+
+describe("the embedded database", () => {
+  it("serves one process at a time: a second opening of the same data dir stops with a clear error", async () => {
+    const dataDir = tempDir();
+    try {
+      const first = openDatabase({ dataDir });
+      // Within one process too: SQLite keeps the lock per connection.
+      expect(() => openDatabase({ dataDir })).toThrow(/zekron\.db is in use by another process/);
+      await first.close();
+      const again = openDatabase({ dataDir });
+      await again.close();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
