@@ -15,9 +15,8 @@ describe.each(DIALECTS)("Db.read on %s", (dialect) => {
   });
   afterAll(() => t.drop());
 
-  const nameQuery = (id: string) => ({
-    ...t.db.kysely.selectFrom("tenants").select(["name"]).where("id", "=", id).compile(),
-  });
+  const nameQuery = (id: string) =>
+    t.db.kysely.selectFrom("tenants").select(["name"]).where("id", "=", id).compile();
 
   it("reads what is committed", async () => {
     const tenant = await repo.create("reader", 0, NOW);
