@@ -84,7 +84,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const store = new SealedStore(new FsBlobStore(config.blobDir), secrets.masterKey);
   const catalog = new Catalog(config.engineSetup.models);
   const tenants = new TenantRepo(db, secrets.keyPepper);
-  const images = new ImageService(db.kysely, store, secrets.urlSigningKey, clock, config.imageTtlSeconds);
+  const images = new ImageService(db, store, secrets.urlSigningKey, clock, config.imageTtlSeconds);
   const queue = new MemoryQueue(config.workerConcurrency);
   const engineDeps = { maxPixels: config.maxInputPixels, maxResponseBytes: MAX_UPSTREAM_IMAGE_BYTES, log };
   const router = new EngineRouter(
@@ -140,6 +140,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       await queue.stop();
       router.close();
       await webhooks.stop();
+      await store.close();
       await db.close();
     },
   };

@@ -1,7 +1,8 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import type { Kysely } from "kysely";
+import type { CompiledQuery, Kysely } from "kysely";
+import type { Db } from "../db/connect.js";
 import type { Database, ImageRow } from "../db/schema.js";
-import type { SealedStore } from "../storage/envelope.js";
+import type { SealedStore, SharedPlaintext } from "../storage/envelope.js";
 import { ApiError } from "../errors.js";
 import { iso, type Clock } from "../clock.js";
 import { newImageToken } from "./ids.js";
@@ -13,13 +14,20 @@ export type ImageAccess = { tenantId: string } | { expires: string; signature: s
  * owner's key, or by a signed URL until that URL's `expires`, and by no one after the image's own expiry.
  */
 export class ImageService {
+  private readonly db: Kysely<Database>;
+  private readonly read: Db["read"];
+  private byToken?: CompiledQuery<ImageRow>;
+
   constructor(
-    private readonly db: Kysely<Database>,
+    db: Db,
     private readonly store: SealedStore,
     private readonly signingKey: Buffer,
     private readonly clock: Clock,
     private readonly ttlSeconds: number,
-  ) {}
+  ) {
+    this.db = db.kysely;
+    this.read = db.read;
+  }
 
   /** Writes the sealed bytes; the caller inserts the returned row in its completion transaction. */
   async put(
@@ -63,7 +71,7 @@ export class ImageService {
   }
 
   /** Resolves a token under the given access, or throws not_found / expired. */
-  async open(token: string, access: ImageAccess): Promise<{ row: ImageRow; bytes: Buffer }> {
+  async find(token: string, access: ImageAccess): Promise<ImageRow> {
     const now = this.clock.now();
     if ("signature" in access) {
       const expires = Number(access.expires);
@@ -78,16 +86,30 @@ export class ImageService {
       }
       if (expires * 1000 <= now) throw new ApiError("expired", "This signed link has expired");
     }
-    const row = await this.db.selectFrom("images").selectAll().where("token", "=", token).executeTakeFirst();
+    this.byToken ??= this.db.selectFrom("images").selectAll().where("token", "=", "").compile();
+    const [row] = await this.read<ImageRow>({ ...this.byToken, parameters: [token] });
     if (!row || ("tenantId" in access && row.tenant_id !== access.tenantId)) {
       throw new ApiError("not_found", "No image with this token");
     }
     if (row.deleted_at !== null || Date.parse(row.expires_at) <= now) {
       throw new ApiError("expired", `This image expired at ${row.expires_at}`);
     }
+    return row;
+  }
+
+  /** The bytes of a found image, as a Buffer of their own. */
+  async open(token: string, access: ImageAccess): Promise<{ row: ImageRow; bytes: Buffer }> {
+    const row = await this.find(token, access);
     const bytes = await this.store.get(row.blob_key);
     if (!bytes) throw new ApiError("expired", "This image is no longer stored");
     return { row, bytes };
+  }
+
+  /** The bytes of a found image for sending, in pooled memory (see SealedStore.openShared). */
+  async openShared(row: ImageRow): Promise<SharedPlaintext> {
+    const plain = await this.store.openShared(row.blob_key, row.bytes);
+    if (!plain) throw new ApiError("expired", "This image is no longer stored");
+    return plain;
   }
 
   /** Deletes an image's bytes now (DELETE /v1/jobs/{id} on a finished job); the row stays, as expired. */

@@ -35,6 +35,10 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  localPath(key: string): string {
+    return this.file(key);
+  }
+
   async get(key: string): Promise<Buffer | null> {
     let handle;
     try {

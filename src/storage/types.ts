@@ -7,6 +7,11 @@ export interface BlobStore {
   put(key: string, bytes: Buffer): Promise<void>;
   /** Null when the object does not exist. */
   get(key: string): Promise<Buffer | null>;
+  /**
+   * Where the object lives when it is a local file, so that a worker thread can read it itself (the image
+   * route); absent for stores whose objects are not local files.
+   */
+  localPath?(key: string): string;
   /** Deleting a missing object is not an error. */
   delete(key: string): Promise<void>;
   /** Throws when the store cannot be reached (for /readyz). */

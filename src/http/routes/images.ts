@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services.js";
 import { ApiError } from "../../errors.js";
@@ -22,14 +23,22 @@ export function imageRoutes(app: FastifyInstance, s: Services): void {
       } else {
         throw new ApiError("unauthorized", "Send your API key, or use a signed link");
       }
-      const { row, bytes } = await s.images.open(token, access);
+      const row = await s.images.find(token, access);
       reply
         .header("Content-Type", row.mime_type)
         .header("ETag", row.etag)
         .header("Cache-Control", "private, max-age=3600")
         .header("X-Content-Type-Options", "nosniff");
+      // Checked before the bytes are read: a revalidation costs a database row, not a decryption.
       if (req.headers["if-none-match"] === row.etag) return reply.code(304).send();
-      return reply.send(bytes);
+      const plain = await s.images.openShared(row);
+      // The pooled memory goes back once the response is done with it: sent, or the client gone.
+      reply.raw.once("close", plain.release);
+      if (reply.raw.destroyed) plain.release();
+      // Fastify sends ArrayBuffer-backed bytes as they are but would serialize shared memory as JSON:
+      // a one-chunk stream, with its length given.
+      reply.header("Content-Length", plain.bytes.length);
+      return reply.send(Readable.from([plain.bytes], { objectMode: false }));
     },
   );
 }

@@ -1,0 +1,48 @@
+import type { createDecipheriv } from "node:crypto";
+
+/**
+ * The one reader of the layout `seal` (envelope.ts) writes: checks it, unwraps the data key and decrypts the body,
+ * handing the plaintext to `emit` in order, in pieces of at most `step` bytes. It throws when any check
+ * fails (another name, another master key, a flipped bit), possibly after some pieces: a caller sends
+ * nothing it was given unless the call returned. It refers to nothing outside its body, because the decrypt
+ * workers run it from its source text; the layout's numbers are therefore written here again, and the
+ * round-trip tests hold the two together.
+ */
+export function openSealed(
+  decipher: typeof createDecipheriv,
+  master: Buffer,
+  name: string,
+  sealed: Buffer,
+  step: number,
+  emit: (piece: Buffer) => void,
+): void {
+  const magic = "ZKB1";
+  const iv = 12;
+  const tag = 16;
+  const key = 32;
+  const header = magic.length + iv + key + tag + iv + tag;
+  if (sealed.length < header || sealed.toString("latin1", 0, magic.length) !== magic) {
+    throw new Error("not a sealed object");
+  }
+  let o = magic.length;
+  const take = (n: number) => sealed.subarray(o, (o += n));
+  const wrapIv = take(iv);
+  const wrappedKey = take(key);
+  const wrapTag = take(tag);
+  const dataIv = take(iv);
+  const dataTag = take(tag);
+  const aad = Buffer.from(name);
+
+  const unwrap = decipher("aes-256-gcm", master, wrapIv);
+  unwrap.setAAD(aad);
+  unwrap.setAuthTag(wrapTag);
+  const dataKey = Buffer.concat([unwrap.update(wrappedKey), unwrap.final()]);
+
+  const d = decipher("aes-256-gcm", dataKey, dataIv);
+  d.setAAD(aad);
+  d.setAuthTag(dataTag);
+  for (let at = o; at < sealed.length; at += step) emit(d.update(sealed.subarray(at, at + step)));
+  // GCM's final() checks the tag and returns no bytes.
+  const rest = d.final();
+  if (rest.length > 0) emit(rest);
+}
