@@ -7,10 +7,10 @@ import { createDecipheriv, createCipheriv, randomBytes } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import autocannon from "autocannon";
 import { loadConfig } from "../src/config.js";
 import { createServices } from "../src/services.js";
-import { LocalEngine } from "../src/engines/local/index.js";
 import type { EngineRequest, OutputFormat } from "../src/engines/types.js";
 import { tempDir } from "../test/helpers/db.js";
 import { fetchLoop, pct } from "./loadgen.js";
@@ -92,7 +92,8 @@ async function main() {
   await setup.db.kysely.insertInto("images").values(image).execute();
   await setup.close();
 
-  const server: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/main.ts")], {
+  // The server as `npm start` runs it: node on the build (`npm run bench` builds first).
+  const server: ChildProcess = spawn(process.execPath, [path.join(ROOT, "dist/main.js")], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "ignore", "inherit"],
   });
@@ -103,7 +104,7 @@ async function main() {
   // 1. Authenticated GET /v1/balance against a bare Fastify route returning the same JSON.
   const balanceBody = await (await fetch(`${base}/v1/balance`, { headers: auth })).text();
   const barePort = await freePort();
-  const bare = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "bench/bare.ts")], {
+  const bare = spawn(process.execPath, [path.join(ROOT, "bench/bare.mjs")], {
     env: { ...process.env, PORT: String(barePort), BARE_BODY: balanceBody },
     stdio: ["ignore", "ignore", "inherit"],
   });
@@ -135,6 +136,10 @@ async function main() {
   );
 
   // 2a. Engine render time, then one client through the platform: overhead = latency - render time.
+  // The engine from the same build the server runs, so that the two sides of the overhead match.
+  const { LocalEngine } = (await import(
+    pathToFileURL(path.join(ROOT, "dist/engines/local/index.js")).href
+  )) as typeof import("../src/engines/local/index.js");
   const engine = new LocalEngine();
   const renders: number[] = [];
   for (let i = 0; i < 60; i++) {

@@ -1,4 +1,6 @@
-/** The baseline server of `npm run bench`: a bare Fastify route answering a fixed JSON body. */
+// The baseline server of `npm run bench`: a bare Fastify route answering a fixed JSON body. Plain
+// JavaScript run by node itself, as the server under test runs from its build.
+import process from "node:process";
 import Fastify from "fastify";
 
 const body = process.env.BARE_BODY ?? "{}";
