@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { FsBlobStore } from "../../src/storage/fs.js";
 import { open, SealedStore } from "../../src/storage/envelope.js";
@@ -197,6 +197,30 @@ describe("DecryptWorkers", () => {
       }
     } finally {
       await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("FsBlobStore", () => {
+  it("writes small objects on the spot and large ones through the thread pool, owner-only, and makes a removed directory again", async () => {
+    const dir = tempDir();
+    try {
+      const fs = new FsBlobStore(dir);
+      for (const size of [10, 1024 * 1024, 1024 * 1024 + 1, 3_000_000]) {
+        const bytes = randomBytes(size);
+        await fs.put(`images/t/f${size}`, bytes);
+        expect((await fs.get(`images/t/f${size}`))!.equals(bytes)).toBe(true);
+        expect(statSync(fs.localPath(`images/t/f${size}`)).mode & 0o777).toBe(0o600);
+        // An operator's clean-up behind the directory cache's back.
+        rmSync(path.join(dir, "images/t"), { recursive: true });
+        const again = randomBytes(size);
+        await fs.put(`images/t/g${size}`, again);
+        expect((await fs.get(`images/t/g${size}`))!.equals(again)).toBe(true);
+      }
+      expect(await fs.get("images/t/none")).toBeNull();
+      expect(() => fs.localPath("../etc/passwd")).toThrow(/bad blob key/);
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
