@@ -329,7 +329,10 @@ export class JobService {
         ),
       this.deps.engineTimeoutMs,
     );
-    let lastProgressWrite = -Infinity;
+    // The row's progress is for readers elsewhere (polls, other processes): a job that ends within
+    // PROGRESS_WRITE_MS never writes it, and a longer one at most that often (real elapsed time: a write
+    // rate, not a business time).
+    let lastProgressWrite = performance.now();
     let lastProgress = 0;
     try {
       const images = await this.loadInputs(job);
@@ -349,10 +352,9 @@ export class JobService {
             const progress = Math.min(0.99, Math.max(0, p));
             if (!(progress > lastProgress)) return;
             lastProgress = progress;
-            // Listeners in this process (event streams) hear every step; the row, read by other
-            // processes, is written at most every PROGRESS_WRITE_MS.
+            // Listeners in this process (event streams) hear every step at once.
             this.events.emit(job.id, { job: { ...job, progress } } satisfies Outcome);
-            const now = clock.now();
+            const now = performance.now();
             if (now - lastProgressWrite < PROGRESS_WRITE_MS) return;
             lastProgressWrite = now;
             void db

@@ -3,6 +3,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { GatedEngine } from "../helpers/engines.js";
 import { ledgerSums } from "../../src/domain/ledger.js";
+import { LocalEngine } from "../../src/engines/local/index.js";
+import type { Engine, EngineRequest, EngineResult } from "../../src/engines/types.js";
 
 interface JobView {
   job_id: string;
@@ -301,5 +303,61 @@ describe("idempotency", () => {
     expect((await srv.api(other.key, "POST", "/v1/generate", body, h)).status).toBe(200);
     const bal = (await srv.services.tenants.get(t.id))!;
     expect(bal.total_generations).toBe(1);
+  });
+});
+
+/** Reports progress at the given times (ms from its start), then renders with the local engine. */
+class SteppedEngine implements Engine {
+  readonly kind = "stepped";
+  readonly supportsEdit = true;
+  readonly maxSourceImages = 2;
+  private readonly inner = new LocalEngine();
+  constructor(private readonly steps: [number, number][]) {}
+  async generate(req: EngineRequest): Promise<EngineResult> {
+    const start = Date.now();
+    for (const [at, p] of this.steps) {
+      await sleep(Math.max(0, at - (Date.now() - start)));
+      req.onProgress?.(p);
+    }
+    return this.inner.generate(req);
+  }
+}
+
+describe("progress in the job row", () => {
+  it("is written for a job that runs past the write interval, and not at all for a quick one", async () => {
+    const srv = await startTestServer({
+      engine: new SteppedEngine([
+        [0, 0.2],
+        [300, 0.4],
+        [700, 0.6],
+        [1300, 0.8],
+      ]),
+    });
+    try {
+      const t = await srv.tenant("5.00");
+      const res = await srv.api(t.key, "POST", "/v1/images/generate", {
+        prompt: "a lighthouse",
+        width: 256,
+        height: 256,
+      });
+      const { job_id } = (await res.json()) as JobView;
+      const row = async () =>
+        await srv.services.db.kysely
+          .selectFrom("jobs")
+          .select(["status", "progress"])
+          .where("id", "=", job_id)
+          .executeTakeFirstOrThrow();
+      await sleep(250);
+      // The first steps reached SSE listeners at once, but the row waits out the first interval.
+      expect(await row()).toEqual({ status: "running", progress: 0 });
+      await expect
+        .poll(async () => (await row()).progress, { timeout: 5000, interval: 50 })
+        .toBeGreaterThanOrEqual(0.6);
+      expect((await row()).status).toBe("running");
+      await expect.poll(async () => (await row()).status, { timeout: 10_000 }).toBe("completed");
+      expect((await row()).progress).toBe(1);
+    } finally {
+      await srv.stop();
+    }
   });
 });
