@@ -132,37 +132,42 @@ describe("SealedStore.openShared (decrypt workers)", () => {
   });
 });
 
+/** A sealed store on a fresh directory for one test, closed and removed after it. */
+async function withStore(
+  test: (t: { dir: string; fs: FsBlobStore; store: SealedStore; master: Buffer }) => Promise<void>,
+  pool?: SharedBufferPool,
+): Promise<void> {
+  const dir = tempDir();
+  const master = randomBytes(32);
+  const fs = new FsBlobStore(dir);
+  const store = new SealedStore(fs, master, pool);
+  try {
+    await test({ dir, fs, store, master });
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe("SealedStore.openShared over the pool's largest size", () => {
-  it("opens in-thread, into ordinary memory, with a release that does nothing", async () => {
-    const dir = tempDir();
-    const master = randomBytes(32);
-    const store = new SealedStore(
-      new FsBlobStore(dir),
-      master,
+  it("opens in-thread, into ordinary memory, with a release that does nothing", () =>
+    withStore(
+      async ({ store }) => {
+        const plain = randomBytes(200_000);
+        await store.put("images/t/x", plain);
+        const o = await store.openShared("images/t/x", plain.length);
+        expect(o!.bytes.buffer).toBeInstanceOf(ArrayBuffer);
+        expect(o!.bytes.equals(plain)).toBe(true);
+        o!.release();
+        expect(await store.openShared("images/t/none", 200_000)).toBeNull();
+      },
       new SharedBufferPool(1 << 20, 64 * 1024, 128 * 1024),
-    );
-    try {
-      const plain = randomBytes(200_000);
-      await store.put("images/t/x", plain);
-      const o = await store.openShared("images/t/x", plain.length);
-      expect(o!.bytes.buffer).toBeInstanceOf(ArrayBuffer);
-      expect(o!.bytes.equals(plain)).toBe(true);
-      o!.release();
-      expect(await store.openShared("images/t/none", 200_000)).toBeNull();
-    } finally {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    ));
 });
 
 describe("DecryptWorkers", () => {
-  it("rejects jobs that are out when it closes, and every job after", async () => {
-    const dir = tempDir();
-    try {
-      const master = randomBytes(32);
-      const fs = new FsBlobStore(dir);
-      const store = new SealedStore(fs, master);
+  it("rejects jobs that are out when it closes, and every job after", () =>
+    withStore(async ({ fs, store, master }) => {
       const plain = randomBytes(4 * 1024 * 1024);
       await store.put("images/t/big", plain);
       const workers = new DecryptWorkers(master, 1);
@@ -174,18 +179,10 @@ describe("DecryptWorkers", () => {
       await workers.close();
       await expect(out).rejects.toThrow();
       await expect(job()).rejects.toThrow(/closed/);
-      await store.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it("opens the same bytes as the in-thread reader for every size around the 64 KiB step", async () => {
-    const dir = tempDir();
-    const master = randomBytes(32);
-    const fs = new FsBlobStore(dir);
-    const store = new SealedStore(fs, master);
-    try {
+  it("opens the same bytes as the in-thread reader for every size around the 64 KiB step", () =>
+    withStore(async ({ dir, store, master }) => {
       for (const n of [0, 1, 65_535, 65_536, 65_537, 131_072, 200_001]) {
         const plain = randomBytes(n);
         await store.put(`images/t/s${n}`, plain);
@@ -195,11 +192,7 @@ describe("DecryptWorkers", () => {
         expect(o!.bytes.equals(plain)).toBe(true);
         o!.release();
       }
-    } finally {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });
 
 describe("FsBlobStore", () => {
