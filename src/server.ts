@@ -16,16 +16,26 @@ const SWEEP_EVERY_MS = 60_000;
 export async function startServer(config: Config, opts: ServiceOptions = {}): Promise<RunningServer> {
   const services = await createServices(config, opts);
   const app = buildApp(services);
-  await services.jobs.recover();
-  services.router.start();
-  services.jobs.start();
-  services.webhooks.start();
-  const sweep = () =>
-    services.images.sweep().catch((err: unknown) => services.log.error({ err }, "image sweep failed"));
-  void sweep();
-  const sweeper = setInterval(sweep, SWEEP_EVERY_MS);
-  sweeper.unref();
-  const address = await app.listen({ port: config.port, host: config.host });
+  let sweeper: NodeJS.Timeout | undefined;
+  let address: string;
+  try {
+    await services.jobs.recover();
+    services.router.start();
+    services.jobs.start();
+    services.webhooks.start();
+    const sweep = () =>
+      services.images.sweep().catch((err: unknown) => services.log.error({ err }, "image sweep failed"));
+    void sweep();
+    sweeper = setInterval(sweep, SWEEP_EVERY_MS);
+    sweeper.unref();
+    address = await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    // A start that fails (the port taken, say) lets go of what it opened, the database lock included.
+    clearInterval(sweeper);
+    await app.close().catch(() => undefined);
+    await services.close().catch(() => undefined);
+    throw err;
+  }
   const url = address.replace("0.0.0.0", "127.0.0.1").replace("[::]", "127.0.0.1");
   services.runtime.listenUrl = url.replace(
     "127.0.0.1",

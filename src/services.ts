@@ -76,7 +76,13 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     dataDir: config.dataDir,
     onIdleError: (err) => log.warn({ err }, "an idle database connection was closed by the server"),
   });
-  await migrate(db);
+  try {
+    await migrate(db);
+  } catch (err) {
+    // Let go of the database (and SQLite's exclusive lock on it) before reporting the failure.
+    await db.close().catch(() => undefined);
+    throw err;
+  }
   if (config.redisUrl) log.warn("REDIS_URL is set, but this version keeps its queue and limits in-process");
   if (config.webhookAllowPrivate)
     log.warn("ZEKRON_WEBHOOK_ALLOW_PRIVATE=true: webhooks may reach private addresses (development only)");

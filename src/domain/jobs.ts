@@ -330,10 +330,22 @@ export class JobService {
       this.deps.engineTimeoutMs,
     );
     // The row's progress is for readers elsewhere (polls, other processes): a job that ends within
-    // PROGRESS_WRITE_MS never writes it, and a longer one at most that often (real elapsed time: a write
-    // rate, not a business time).
+    // PROGRESS_WRITE_MS never writes it, and a longer one writes its latest progress at most that often,
+    // on a timer, so a step that came early is written even when no later step comes (real elapsed time:
+    // a write rate, not a business time).
     let lastProgressWrite = performance.now();
     let lastProgress = 0;
+    let progressTimer: NodeJS.Timeout | undefined;
+    const writeProgress = () => {
+      progressTimer = undefined;
+      lastProgressWrite = performance.now();
+      void db
+        .updateTable("jobs")
+        .set({ progress: lastProgress })
+        .where("id", "=", job.id)
+        .where("status", "=", "running")
+        .execute();
+    };
     try {
       const images = await this.loadInputs(job);
       const result = await untilAborted(
@@ -354,15 +366,10 @@ export class JobService {
             lastProgress = progress;
             // Listeners in this process (event streams) hear every step at once.
             this.events.emit(job.id, { job: { ...job, progress } } satisfies Outcome);
-            const now = performance.now();
-            if (now - lastProgressWrite < PROGRESS_WRITE_MS) return;
-            lastProgressWrite = now;
-            void db
-              .updateTable("jobs")
-              .set({ progress })
-              .where("id", "=", job.id)
-              .where("status", "=", "running")
-              .execute();
+            progressTimer ??= setTimeout(
+              writeProgress,
+              Math.max(0, lastProgressWrite + PROGRESS_WRITE_MS - performance.now()),
+            );
           },
         }),
         controller.signal,
@@ -382,6 +389,7 @@ export class JobService {
       await this.fail(job, code, `Image generation failed: ${message}`);
     } finally {
       clearTimeout(timeout);
+      clearTimeout(progressTimer);
       this.controllers.delete(job.id);
     }
   }

@@ -77,9 +77,14 @@ export class KeyAuthenticator {
           }
         : null;
     const entry = { at: tick, ctx, expiresAt: row?.expires_at ? Date.parse(row.expires_at) : null };
-    // Re-inserted, not overwritten, so that the eviction below drops the least recently looked-up key.
+    // Re-inserted, not overwritten, so the map runs from the oldest look-up to the newest: entries past
+    // their second go from the front (no key stays in memory long after its last request), and the
+    // oldest goes when the map is full.
     this.cache.delete(key);
-    if (this.cache.size >= KEY_CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
+    for (const [k, e] of this.cache) {
+      if (tick - e.at < KEY_CACHE_MS && this.cache.size < KEY_CACHE_MAX) break;
+      this.cache.delete(k);
+    }
     this.cache.set(key, entry);
     return entry;
   }

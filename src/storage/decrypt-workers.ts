@@ -188,6 +188,11 @@ export class DecryptWorkers {
       slot.pending.clear();
     };
     worker.on("error", fail);
+    // A reply that cannot be read would leave its job waiting for ever: treat it as the worker failing.
+    worker.on("messageerror", (err) => {
+      fail(err);
+      void worker.terminate();
+    });
     worker.on("exit", (code) => fail(new Error(`a decrypt worker exited with code ${code}`)));
     return slot;
   }

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rmSync } from "node:fs";
 import { createTestDb, DIALECTS, tempDir, type TestDb } from "../helpers/db.js";
+import { createServer, type AddressInfo } from "node:net";
 import { openDatabase } from "../../src/db/connect.js";
+import { loadConfig } from "../../src/config.js";
+import { startServer } from "../../src/server.js";
 import { TenantRepo } from "../../src/domain/tenants.js";
 
 const NOW = Date.parse("2026-06-01T00:00:00Z");
@@ -66,6 +69,28 @@ describe("the embedded database", () => {
       const again = openDatabase({ dataDir });
       await again.close();
     } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("a start that fails (its port taken) lets go of the data dir", async () => {
+    const dataDir = tempDir();
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const config = loadConfig({
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        LOG_LEVEL: "silent",
+        ZEKRON_DATA_DIR: dataDir,
+        ZEKRON_DEMO_TENANT: "false",
+      });
+      await expect(startServer(config)).rejects.toThrow(/EADDRINUSE/);
+      const again = openDatabase({ dataDir });
+      await again.close();
+    } finally {
+      taken.close();
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

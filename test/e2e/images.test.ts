@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import http from "node:http";
 import net from "node:net";
 import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import path from "node:path";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 /**
@@ -144,5 +146,18 @@ describe("image downloads under concurrency", () => {
     expect(full.headers.get("content-length")).toBe(String(mine.bytes.length));
     expect(full.headers.get("content-type")).toBe("image/png");
     expect(Buffer.from(await full.arrayBuffer()).equals(mine.bytes)).toBe(true);
+  });
+
+  it("an image whose bytes are gone answers 410 without the image's caching headers", async () => {
+    const owner = await srv.tenant();
+    const s = srv.services;
+    const row = await s.images.put(owner.id, "job_gone", randomBytes(1000), "image/png", 1, 1);
+    await s.db.kysely.insertInto("images").values(row).execute();
+    rmSync(path.join(s.config.blobDir, row.blob_key));
+    const res = await srv.api(owner.key, "GET", `/v1/images/${row.token}`);
+    expect(res.status).toBe(410);
+    expect(res.headers.get("etag")).toBeNull();
+    expect(res.headers.get("cache-control")).toBeNull();
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("expired");
   });
 });

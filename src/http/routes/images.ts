@@ -24,20 +24,22 @@ export function imageRoutes(app: FastifyInstance, s: Services): void {
         throw new ApiError("unauthorized", "Send your API key, or use a signed link");
       }
       const row = await s.images.find(token, access);
-      reply
-        .header("Content-Type", row.mime_type)
-        .header("ETag", row.etag)
-        .header("Cache-Control", "private, max-age=3600")
-        .header("X-Content-Type-Options", "nosniff");
+      // The image's caching headers go only on the image (or its 304): an error after this point (the
+      // bytes gone, a failed decryption) must not be cached under the image's ETag.
+      const cacheable = () =>
+        reply
+          .header("ETag", row.etag)
+          .header("Cache-Control", "private, max-age=3600")
+          .header("X-Content-Type-Options", "nosniff");
       // Checked before the bytes are read: a revalidation costs a database row, not a decryption.
-      if (req.headers["if-none-match"] === row.etag) return reply.code(304).send();
+      if (req.headers["if-none-match"] === row.etag) return cacheable().code(304).send();
       const plain = await s.images.openShared(row);
       // The pooled memory goes back once the response is done with it: sent, or the client gone.
       reply.raw.once("close", plain.release);
       if (reply.raw.destroyed) plain.release();
       // Fastify sends ArrayBuffer-backed bytes as they are but would serialize shared memory as JSON:
       // a one-chunk stream, with its length given.
-      reply.header("Content-Length", plain.bytes.length);
+      cacheable().header("Content-Type", row.mime_type).header("Content-Length", plain.bytes.length);
       return reply.send(Readable.from([plain.bytes], { objectMode: false }));
     },
   );
