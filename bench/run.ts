@@ -150,6 +150,9 @@ async function main() {
   renders.sort((a, b) => a - b);
   const genBody = JSON.stringify({ prompt: PROMPT, size: "256x256", seed: 7 });
   const lat: number[] = [];
+  // Per request: the latency minus the engine's own time for that very request, which the server reports
+  // in its Server-Timing header (measured around the engine call, router included).
+  const paired: number[] = [];
   for (let i = 0; i < 200; i++) {
     const t0 = performance.now();
     const r = await fetch(`${base}/v1/generate`, {
@@ -158,15 +161,24 @@ async function main() {
       body: genBody,
     });
     await r.arrayBuffer();
-    lat.push(performance.now() - t0);
+    const ms = performance.now() - t0;
+    lat.push(ms);
     if (r.status !== 200) throw new Error(`generate answered ${r.status}`);
+    const engineMs = /engine;dur=([\d.]+)/.exec(r.headers.get("server-timing") ?? "")?.[1];
+    if (engineMs === undefined) throw new Error("generate answered without Server-Timing");
+    paired.push(ms - Number(engineMs));
   }
   lat.sort((a, b) => a - b);
+  paired.sort((a, b) => a - b);
   const r50 = pct(renders, 50);
   report(
     `generate 256x256, 1 client: p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms; ` +
       `engine alone p50 ${r50.toFixed(1)} ms, p99 ${pct(renders, 99).toFixed(1)} ms; ` +
       `overhead p50 ${(pct(lat, 50) - r50).toFixed(1)} ms (target <= 3), p99 ${(pct(lat, 99) - pct(renders, 99)).toFixed(1)} ms`,
+  );
+  report(
+    `generate 256x256, 1 client, per request (latency minus that request's engine time, from Server-Timing): ` +
+      `overhead p50 ${pct(paired, 50).toFixed(1)} ms (target <= 3), p99 ${pct(paired, 99).toFixed(1)} ms`,
   );
 
   // 2b. 50 concurrent clients against the engine rendering the same requests directly, 2 at a time.

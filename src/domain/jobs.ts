@@ -55,6 +55,8 @@ export interface Outcome {
   image?: ImageRow;
   /** The encoded bytes, when this process produced them (saves reading them back). */
   bytes?: Buffer;
+  /** How long the engine took (ms, through the router), when this process ran it. */
+  engineMs?: number;
 }
 
 /** A job that crashed the process this many times is failed and refunded instead of run again. */
@@ -348,6 +350,7 @@ export class JobService {
     };
     try {
       const images = await this.loadInputs(job);
+      const engineStart = performance.now();
       const result = await untilAborted(
         engine.generate({
           prompt: job.prompt,
@@ -381,7 +384,7 @@ export class JobService {
       ) {
         throw new EngineError("the engine returned an image of the wrong format or size");
       }
-      await this.complete(job, result.bytes);
+      await this.complete(job, result.bytes, performance.now() - engineStart);
     } catch (err) {
       const message = err instanceof EngineError ? err.message : "the engine failed unexpectedly";
       if (!(err instanceof EngineError)) log.error({ err, jobId: job.id }, "engine error");
@@ -394,7 +397,7 @@ export class JobService {
     }
   }
 
-  private async complete(job: Job, bytes: Buffer): Promise<void> {
+  private async complete(job: Job, bytes: Buffer, engineMs: number): Promise<void> {
     const { db, clock, images, log } = this.deps;
     if (!job.store && !this.receivers.has(job.id)) {
       // Zero retention: the bytes exist only here, and the request that would take them has ended (timed
@@ -429,7 +432,7 @@ export class JobService {
     if (done) {
       // Tell the waiters first: what follows is cleanup, and its failure must not cost them the image.
       this.hooks?.afterCommit(done);
-      this.events.emit(job.id, { job: done, image, bytes } satisfies Outcome);
+      this.events.emit(job.id, { job: done, image, bytes, engineMs } satisfies Outcome);
     } else if (image) {
       // Canceled or failed while the engine worked: that path already released the hold.
       await images.discard(image);

@@ -260,6 +260,14 @@ export function baseUrl(s: Services, req: FastifyRequest): string {
   return s.config.publicUrl ?? `${req.protocol}://${req.host}`;
 }
 
+/**
+ * `Server-Timing: engine;dur=...` on a sync answer whose job this process ran: the engine's share of the
+ * wait, which browsers' developer tools and the benchmark read (the rest is the platform's).
+ */
+export function serverTiming(reply: FastifyReply, o: Outcome): void {
+  if (o.engineMs !== undefined) reply.header("Server-Timing", `engine;dur=${o.engineMs.toFixed(2)}`);
+}
+
 /** Reads the bytes of a finished job: in hand when this process made them, else from storage. */
 export async function outcomeBytes(s: Services, o: Outcome): Promise<Buffer> {
   if (o.bytes) return o.bytes;

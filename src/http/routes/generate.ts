@@ -10,6 +10,7 @@ import {
   generateAndWait,
   idempotencyOf,
   outcomeBytes,
+  serverTiming,
   signedImageUrl,
   validateGeneration,
 } from "../generation.js";
@@ -33,6 +34,7 @@ export function generateRoutes(app: FastifyInstance, s: Services): void {
       clientGone(reply),
     );
     const { job, image } = outcome;
+    serverTiming(reply, outcome);
     const bytes = await outcomeBytes(s, outcome);
     const tenant = await s.tenants.get(auth.tenantId);
     const createdAt = apiTime(job.created_at);

@@ -2,7 +2,14 @@ import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services.js";
 import { apiTime } from "../../clock.js";
 import { ApiError } from "../../errors.js";
-import { asObject, baseUrl, generateAndWait, idempotencyOf, validateGeneration } from "../generation.js";
+import {
+  asObject,
+  baseUrl,
+  generateAndWait,
+  idempotencyOf,
+  serverTiming,
+  validateGeneration,
+} from "../generation.js";
 import { routeSchema } from "../schemas/fastify.js";
 import { previewOps } from "../schemas/preview.js";
 
@@ -13,7 +20,7 @@ export function previewRoutes(app: FastifyInstance, s: Services): void {
   app.post<{ Params: { action: string } }>(
     "/api/v1/:action",
     { schema: routeSchema(previewOps.preview), config: { auth: "key", scope: "generate", generation: true } },
-    async (req) => {
+    async (req, reply) => {
       const action = req.params.action;
       if (!action.endsWith(SUFFIX)) throw new ApiError("not_found", `No route POST /api/v1/${action}`);
       const body = asObject(req.body);
@@ -38,7 +45,9 @@ export function previewRoutes(app: FastifyInstance, s: Services): void {
       if (typeof body.model === "string" && s.catalog.find(body.model)?.id !== model.id) {
         throw new ApiError("invalid_model", `The body names ${body.model} but the path names ${pathModel}`);
       }
-      const { job, image } = await generateAndWait(s, { ...input, idempotency: idempotencyOf(req, body) });
+      const outcome = await generateAndWait(s, { ...input, idempotency: idempotencyOf(req, body) });
+      const { job, image } = outcome;
+      serverTiming(reply, outcome);
       return {
         success: true,
         data: {
