@@ -66,8 +66,8 @@ export function openDatabase(opts: {
     sqlite.close();
     if ((err as { code?: string }).code === "SQLITE_BUSY") {
       throw new Error(
-        `${file} is in use by another process: the embedded database serves one Zekron process ` +
-          "(stop the other one, or set DATABASE_URL to run several on PostgreSQL)",
+        `${file} is in use by another process: a data dir serves one Zekron process at a time ` +
+          "(stop the other one first)",
         { cause: err },
       );
     }

@@ -2,14 +2,12 @@ import { Worker } from "node:worker_threads";
 import { openSealed } from "./open-sealed.js";
 
 /** Opens one sealed object into shared memory: from a local file the worker reads, or from shared memory. */
-export interface OpenJob {
+export type OpenJob = {
   /** The object's name (its additional authenticated data). */
   name: string;
-  path?: string;
-  input?: Buffer;
   /** A view over a SharedArrayBuffer, exactly as long as the plaintext must be. */
   output: Buffer;
-}
+} & ({ path: string; input?: never } | { input: Buffer; path?: never });
 
 interface Request {
   id: number;
@@ -55,9 +53,8 @@ function workerMain(req: NodeJS.Require, open: typeof openSealed, master: Buffer
     }
     try {
       const size = fs.fstatSync(fd).size;
-      let buf = scratch;
-      if (size > buf.length) buf = Buffer.allocUnsafeSlow(size);
-      if (size > scratch.length && size <= SCRATCH_MAX) scratch = buf;
+      const buf = size <= scratch.length ? scratch : Buffer.allocUnsafeSlow(size);
+      if (size <= SCRATCH_MAX) scratch = buf;
       let at = 0;
       while (at < size) {
         const n = fs.readSync(fd, buf, at, size - at, at);
@@ -129,12 +126,8 @@ export class DecryptWorkers {
   open(job: OpenJob): Promise<boolean> {
     if (this.closed) return Promise.reject(new Error("the decrypt workers are closed"));
     const { output, input } = job;
-    if (
-      !sharedView(output) ||
-      (input && !sharedView(input)) ||
-      (input === undefined) === (job.path === undefined)
-    ) {
-      return Promise.reject(new TypeError("a job takes a path or shared input, and shared output"));
+    if (!sharedView(output) || (input && !sharedView(input))) {
+      return Promise.reject(new TypeError("a job's input and output must be views over shared memory"));
     }
     const slot = this.pick();
     const id = ++this.seq;

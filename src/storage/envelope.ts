@@ -4,7 +4,7 @@ import { DecryptWorkers } from "./decrypt-workers.js";
 import { SharedBufferPool } from "./shared-pool.js";
 import { openSealed } from "./open-sealed.js";
 
-const MAGIC = "ZKB1";
+const MAGIC = Buffer.from("ZKB1");
 const IV = 12;
 const KEY = 32;
 
@@ -25,7 +25,7 @@ export function seal(master: Buffer, name: string, plain: Buffer): Buffer {
   const cipher = createCipheriv("aes-256-gcm", dataKey, dataIv);
   cipher.setAAD(Buffer.from(name));
   const body = Buffer.concat([cipher.update(plain), cipher.final()]);
-  return Buffer.concat([Buffer.from(MAGIC), wrapIv, wrappedKey, wrapTag, dataIv, cipher.getAuthTag(), body]);
+  return Buffer.concat([MAGIC, wrapIv, wrappedKey, wrapTag, dataIv, cipher.getAuthTag(), body]);
 }
 
 export function open(master: Buffer, name: string, sealed: Buffer): Buffer {
@@ -73,9 +73,11 @@ export class SealedStore {
    * exist; an object over the pool's largest size is opened here, as `get` does.
    */
   async openShared(key: string, size: number): Promise<SharedPlaintext | null> {
+    // Over the pool's largest class: opened here, into memory of its own, with nothing to hand back.
+    const inThread = (bytes: Buffer): SharedPlaintext => ({ bytes, release: () => undefined });
     if (!this.pool.fits(size)) {
       const bytes = await this.get(key);
-      return bytes && { bytes, release: () => undefined };
+      return bytes && inThread(bytes);
     }
     let output: Buffer | undefined = this.pool.acquire(size);
     let input: Buffer | undefined;
@@ -87,8 +89,7 @@ export class SealedStore {
       } else {
         const sealed = await this.store.get(key);
         if (!sealed) return null;
-        if (!this.pool.fits(sealed.length))
-          return { bytes: open(this.master, key, sealed), release: () => undefined };
+        if (!this.pool.fits(sealed.length)) return inThread(open(this.master, key, sealed));
         input = this.pool.acquire(sealed.length);
         sealed.copy(input);
         found = await this.workers.open({ name: key, input, output });

@@ -1,6 +1,7 @@
 /**
- * Reusable shared-memory buffers by power-of-two size class, for serving images: the sealed bytes are read
- * into one, a decrypt worker writes the plaintext into another, and the socket sends from it. Nothing of
+ * Reusable shared-memory buffers by power-of-two size class, for serving images: a decrypt worker writes
+ * the plaintext into one and the socket sends from it (a store without local files also hands the sealed
+ * bytes over in one). Nothing of
  * the image is allocated per request on the event loop's heap: a fresh 1 MiB buffer or two per request had
  * V8 marking its whole heap every few dozen requests (the external bytes count towards its old-generation
  * limit), which cut the image route's throughput to a third for as long as the process lived.
@@ -19,7 +20,7 @@ export class SharedBufferPool {
     private readonly maxIdleBytes = 64 * 1024 * 1024,
     private readonly minClass = 64 * 1024,
     /** The largest class; `fits` is false above it. */
-    readonly maxSize = 32 * 1024 * 1024,
+    private readonly maxSize = 32 * 1024 * 1024,
   ) {}
 
   fits(size: number): boolean {
@@ -48,8 +49,9 @@ export class SharedBufferPool {
     const sab = view.buffer;
     if (!(sab instanceof SharedArrayBuffer) || !this.out.has(sab)) return;
     this.out.delete(sab);
+    // Only `acquire` puts a buffer in `out`, so its length is one of the classes.
     const c = sab.byteLength;
-    if (c !== this.classOf(c) || c > this.maxSize || this.idle + c > this.maxIdleBytes) return;
+    if (this.idle + c > this.maxIdleBytes) return;
     let list = this.free.get(c);
     if (!list) this.free.set(c, (list = []));
     list.push(sab);
