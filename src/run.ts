@@ -36,7 +36,10 @@ export async function runServer(): Promise<void> {
     if (stopping) return;
     stopping = true;
     services.log.info({ signal }, "shutting down");
-    const force = setTimeout(() => process.exit(1), 30_000);
+    const force = setTimeout(() => {
+      services.log.error("shutdown did not finish in 30 s: exiting; the next start recovers the jobs left");
+      process.exit(1);
+    }, 30_000);
     force.unref();
     server.close().then(
       () => process.exit(0),

@@ -11,10 +11,18 @@ export interface RunningServer {
 }
 
 const SWEEP_EVERY_MS = 60_000;
+// Below the 30 s after which `run.ts` exits regardless, so that the jobs in hand get the rest.
+const DRAIN_MS = 20_000;
+
+export interface StartOptions extends ServiceOptions {
+  /** How long `close()` waits for in-flight responses before cutting their connections (default 20 s). */
+  drainMs?: number;
+}
 
 /** Builds the services and the app, recovers jobs, starts the workers and the sweeper, and listens. */
-export async function startServer(config: Config, opts: ServiceOptions = {}): Promise<RunningServer> {
+export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const services = await createServices(config, opts);
+  const drainMs = opts.drainMs ?? DRAIN_MS;
   const app = buildApp(services);
   let sweeper: NodeJS.Timeout | undefined;
   let address: string;
@@ -49,8 +57,24 @@ export async function startServer(config: Config, opts: ServiceOptions = {}): Pr
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
-        // Stop accepting, let in-flight requests finish, then let the workers finish the jobs in hand.
-        await app.close();
+        // Stop accepting, let in-flight requests finish, then let the workers finish the jobs in hand. A
+        // request that outlasts the drain time (a long sync generation, a client that stopped reading)
+        // has its connection cut; its job goes on, and lands in history or is refunded.
+        // A connection whose request finishes during the drain would otherwise stay open, idle, for the
+        // whole keep-alive time (72 s) and hold the close: Node reads this when each response finishes and
+        // closes the idle connection about a second later.
+        app.server.keepAliveTimeout = 1;
+        const cut = setTimeout(() => {
+          app.server.getConnections((_err, open) => {
+            services.log.warn({ open, drainMs }, "shutdown: cutting the connections still open");
+            app.server.closeAllConnections();
+          });
+        }, drainMs);
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(cut);
+        }
         await services.close();
       })();
       return closing;

@@ -154,6 +154,9 @@ describe("Zekron v1 routes over HTTP (embedded default)", () => {
       expect((await sharp(Buffer.from(body.data.image.b64_json, "base64")).metadata()).format).toBe(fmt);
       const img = await srv.api(key, "GET", `/v1/images/${body.data.token}`);
       expect(img.headers.get("content-type")).toBe(mime);
+      expect(
+        Buffer.from(await img.arrayBuffer()).equals(Buffer.from(body.data.image.b64_json, "base64")),
+      ).toBe(true);
     }
   });
 

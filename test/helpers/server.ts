@@ -1,7 +1,6 @@
 import { rmSync } from "node:fs";
 import { loadConfig } from "../../src/config.js";
-import { startServer, type RunningServer } from "../../src/server.js";
-import type { ServiceOptions } from "../../src/services.js";
+import { startServer, type RunningServer, type StartOptions } from "../../src/server.js";
 import type { Clock } from "../../src/clock.js";
 import { createPgDatabase, tempDir, type DialectName } from "./db.js";
 
@@ -34,7 +33,7 @@ export interface TestServer extends RunningServer {
 
 /** A real server on a free port, on a fresh data dir (and a fresh PostgreSQL database when asked). */
 export async function startTestServer(
-  opts: { env?: Record<string, string>; dialect?: DialectName; dataDir?: string } & ServiceOptions = {},
+  opts: { env?: Record<string, string>; dialect?: DialectName; dataDir?: string } & StartOptions = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDir();
   const pgdb = opts.dialect === "postgres" ? await createPgDatabase() : undefined;
@@ -49,7 +48,8 @@ export async function startTestServer(
     ...(pgdb ? { DATABASE_URL: pgdb.url } : {}),
     ...opts.env,
   });
-  const server = await startServer(config, opts);
+  // A test's requests are all done when it stops its server: a connection still open after 5 s is a stray.
+  const server = await startServer(config, { drainMs: 5000, ...opts });
   const admin = (method: string, path: string, body?: unknown) =>
     fetch(server.url + path, {
       method,
@@ -81,7 +81,22 @@ export async function startTestServer(
       });
     },
     async stop() {
-      await server.close();
+      // A stop that hangs says what it waits on, in the test's output (the server's own log is silent).
+      const watch = setTimeout(() => {
+        server.app.server.getConnections((_err, open) => {
+          const s = server.services;
+          process.stderr.write(
+            `test server ${server.url}: stop() still waiting after 10 s; connections ${open}, ` +
+              `jobs running ${s.queue.running()}, queued ${s.queue.depth()}; ` +
+              `active resources: ${process.getActiveResourcesInfo().join(", ")}\n`,
+          );
+        });
+      }, 10_000);
+      try {
+        await server.close();
+      } finally {
+        clearTimeout(watch);
+      }
       await pgdb?.drop();
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },

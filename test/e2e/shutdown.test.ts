@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { rmSync } from "node:fs";
+import { startTestServer } from "../helpers/server.js";
+import { GatedEngine } from "../helpers/engines.js";
+import { tempDir } from "../helpers/db.js";
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Shutdown (what SIGTERM runs): stop accepting, finish what is in flight, and never hang on a straggler. */
+describe("shutdown", () => {
+  it("lets an in-flight sync generation finish and answer, while it takes no new request", async () => {
+    const engine = new GatedEngine();
+    // A drain time far longer than the test: the close must end because the work did, not by the cut.
+    const srv = await startTestServer({ engine, drainMs: 60_000 });
+    const t = await srv.tenant("1.00");
+    const pending = srv.api(t.key, "POST", "/v1/generate", { prompt: "a lighthouse", size: "256x256" });
+    await until(() => engine.started === 1);
+    const stopping = srv.stop();
+    let stopped = false;
+    void stopping.then(() => (stopped = true));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(stopped).toBe(false);
+    // A new request gets no answer from the closing server: its connection is refused, or (on a kept-alive
+    // connection) a 503.
+    const late = await fetch(`${srv.url}/v1/balance`, {
+      headers: { authorization: `Bearer ${t.key}` },
+    }).catch(() => null);
+    expect(late === null || late.status === 503).toBe(true);
+    engine.release();
+    const res = await pending;
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { data: { image: { b64_json: string } } };
+    expect(body.data.image.b64_json.length).toBeGreaterThan(100);
+    // The answered connection closes soon after, not when its keep-alive time (72 s) runs out.
+    const t0 = performance.now();
+    await stopping;
+    expect(performance.now() - t0).toBeLessThan(15_000);
+  });
+
+  it("cuts a request that outlasts the drain time; its job still completes, charged once, in history", async () => {
+    const dataDir = tempDir();
+    try {
+      const engine = new GatedEngine();
+      const srv = await startTestServer({ engine, dataDir, drainMs: 300 });
+      const t = await srv.tenant("1.00");
+      const pending = srv
+        .api(t.key, "POST", "/v1/generate", { prompt: "a harbour at dawn", size: "256x256" })
+        .then(
+          (r) => r.status,
+          () => "cut",
+        );
+      await until(() => engine.started === 1);
+      const t0 = performance.now();
+      const stopping = srv.stop();
+      expect(await pending).toBe("cut");
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(250);
+      // The job is still the worker's: the close waits for it.
+      engine.release();
+      await stopping;
+
+      const again = await startTestServer({ dataDir });
+      try {
+        const hist = (await (await again.api(t.key, "GET", "/v1/generations")).json()) as {
+          data: { generations: { status: string; cost: string; prompt: string }[] };
+        };
+        expect(hist.data.generations).toHaveLength(1);
+        const [gen] = hist.data.generations;
+        expect(gen).toMatchObject({ status: "completed", prompt: "a harbour at dawn" });
+        const bal = (await (await again.api(t.key, "GET", "/v1/balance")).json()) as {
+          data: { balance: string; total_generations: number };
+        };
+        expect(bal.data.total_generations).toBe(1);
+        expect(Number(bal.data.balance)).toBeCloseTo(1 - Number(gen!.cost), 6);
+        expect(Number(gen!.cost)).toBeGreaterThan(0);
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
