@@ -99,8 +99,11 @@ const WORKER_SOURCE = [
 interface Slot {
   worker: Worker;
   pending: Map<number, { resolve: (found: boolean) => void; reject: (err: Error) => void }>;
+  /** Set by close(): replies are dropped from then on, and the jobs out fail as closed when it stops. */
+  closing: boolean;
 }
 
+const CLOSED = "the decrypt workers are closed";
 const sharedView = (b: Buffer) => b.buffer instanceof SharedArrayBuffer;
 
 /**
@@ -124,7 +127,7 @@ export class DecryptWorkers {
 
   /** Resolves true when the output holds the plaintext, false when the file does not exist. */
   open(job: OpenJob): Promise<boolean> {
-    if (this.closed) return Promise.reject(new Error("the decrypt workers are closed"));
+    if (this.closed) return Promise.reject(new Error(CLOSED));
     const { output, input } = job;
     if (!sharedView(output) || (input && !sharedView(input))) {
       return Promise.reject(new TypeError("a job's input and output must be views over shared memory"));
@@ -165,9 +168,10 @@ export class DecryptWorkers {
 
   private start(i: number): Slot {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { master: this.master } });
-    const slot: Slot = { worker, pending: new Map() };
+    const slot: Slot = { worker, pending: new Map(), closing: false };
     worker.unref();
     worker.on("message", (m: Reply) => {
+      if (slot.closing) return;
       const p = slot.pending.get(m.id);
       if (!p) return;
       slot.pending.delete(m.id);
@@ -186,15 +190,21 @@ export class DecryptWorkers {
       fail(err);
       void worker.terminate();
     });
-    worker.on("exit", (code) => fail(new Error(`a decrypt worker exited with code ${code}`)));
+    worker.on("exit", (code) =>
+      fail(slot.closing ? new Error(CLOSED) : new Error(`a decrypt worker exited with code ${code}`)),
+    );
     return slot;
   }
 
-  /** Ends the workers; jobs still out are rejected. */
+  /**
+   * Ends the workers. Jobs still out are rejected once their worker has stopped (not before: the caller
+   * may hand their memory to someone else then), whether or not the worker would have answered first.
+   */
   async close(): Promise<void> {
     this.closed = true;
     const running = this.slots.filter((s): s is Slot => s !== undefined);
     this.slots.fill(undefined);
+    for (const slot of running) slot.closing = true;
     await Promise.all(running.map((s) => s.worker.terminate()));
   }
 }

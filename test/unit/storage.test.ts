@@ -177,7 +177,7 @@ describe("DecryptWorkers", () => {
       expect(output.equals(plain)).toBe(true);
       const out = job();
       await workers.close();
-      await expect(out).rejects.toThrow();
+      await expect(out).rejects.toThrow(/closed/);
       await expect(job()).rejects.toThrow(/closed/);
     }));
 
