@@ -68,7 +68,12 @@ export async function sequential(
       onError: (err) => reject(err),
     });
     socket.on("connect", send);
-    socket.on("close", () => resolve());
+    // A server that hangs up early must not pass for a shorter run.
+    socket.on("close", () =>
+      out.length < opts.count
+        ? reject(new Error(`the server closed after ${out.length} answers`))
+        : resolve(),
+    );
   });
   return out;
 }

@@ -1,3 +1,5 @@
+import type { Server, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "./config.js";
 import { createServices, type ServiceOptions, type Services } from "./services.js";
@@ -57,13 +59,13 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
-        // Stop accepting, let in-flight requests finish, then let the workers finish the jobs in hand. A
-        // request that outlasts the drain time (a long sync generation, a client that stopped reading)
-        // has its connection cut; its job goes on, and lands in history or is refunded.
-        // A connection whose request finishes during the drain would otherwise stay open, idle, for the
-        // whole keep-alive time (72 s) and hold the close: Node reads this when each response finishes and
-        // closes the idle connection about a second later.
+        // Stop accepting, let in-flight requests finish, then let the workers finish the jobs in hand.
+        // A connection whose answer goes out during the drain closes about a second later: Node reads the
+        // keep-alive time as each answer finishes (at 72 s, such a connection held the close). A request
+        // that outlasts the drain time (a long sync generation, a client that stopped reading) has its
+        // connection cut; its job goes on, and lands in history or is refunded.
         app.server.keepAliveTimeout = 1;
+        drainGently(app.server);
         const cut = setTimeout(() => {
           app.server.getConnections((_err, open) => {
             services.log.warn({ open, drainMs }, "shutdown: cutting the connections still open");
@@ -79,5 +81,35 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       })();
       return closing;
     },
+  };
+}
+
+/**
+ * Two mends to Node's close for the answers still in flight. An answer not yet begun is sent with
+ * `Connection: close`, so that its client does not reuse a connection about to go. And Node's
+ * `server.close()` destroys every idle connection at once, including one whose answer has ended but is
+ * still being written out (a large image to a slow reader), which cut that answer short: those are spared,
+ * and each closes through the keep-alive timer once its answer has gone out. Node keeps its list of
+ * connections under a symbol; where it is not found, Node's own behaviour stands.
+ */
+function drainGently(server: Server): void {
+  const key = Object.getOwnPropertySymbols(server).find((k) => k.description === "http.server.connections");
+  const list =
+    key &&
+    (server as unknown as Record<symbol, Partial<Record<"all" | "idle", () => { socket: Socket }[]>>>)[key];
+  if (!list || typeof list.idle !== "function" || typeof list.all !== "function") return;
+  const answerOf = (socket: Socket) =>
+    (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  for (const { socket } of list.all.call(list)) {
+    const answer = answerOf(socket);
+    if (answer && !answer.headersSent) answer.setHeader("Connection", "close");
+  }
+  const idle = list.idle.bind(list);
+  server.closeIdleConnections = () => {
+    for (const { socket } of idle()) {
+      const answer = answerOf(socket);
+      if (answer && !answer.writableFinished) continue;
+      socket.destroy();
+    }
   };
 }

@@ -99,8 +99,12 @@ const WORKER_SOURCE = [
 interface Slot {
   worker: Worker;
   pending: Map<number, { resolve: (found: boolean) => void; reject: (err: Error) => void }>;
-  /** Set by close(): replies are dropped from then on, and the jobs out fail as closed when it stops. */
-  closing: boolean;
+  /**
+   * Why the worker is being stopped (close(), a reply that could not be read, an uncaught error). From
+   * then on its replies are dropped, and its jobs out fail with this once the thread has stopped, not
+   * before: their memory may be handed on as soon as they fail, and the worker could still be writing it.
+   */
+  stopping?: Error;
 }
 
 const CLOSED = "the decrypt workers are closed";
@@ -168,10 +172,10 @@ export class DecryptWorkers {
 
   private start(i: number): Slot {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { master: this.master } });
-    const slot: Slot = { worker, pending: new Map(), closing: false };
+    const slot: Slot = { worker, pending: new Map() };
     worker.unref();
     worker.on("message", (m: Reply) => {
-      if (slot.closing) return;
+      if (slot.stopping) return;
       const p = slot.pending.get(m.id);
       if (!p) return;
       slot.pending.delete(m.id);
@@ -179,32 +183,31 @@ export class DecryptWorkers {
       if (m.error !== undefined) p.reject(new Error(`opening a stored image failed: ${m.error}`));
       else p.resolve(!m.missing);
     });
-    const fail = (err: Error) => {
+    const stop = (why: Error) => {
+      slot.stopping ??= why;
+      // The next job starts a new worker in this slot.
       if (this.slots[i] === slot) this.slots[i] = undefined;
-      for (const p of slot.pending.values()) p.reject(err);
-      slot.pending.clear();
     };
-    worker.on("error", fail);
-    // A reply that cannot be read would leave its job waiting for ever: treat it as the worker failing.
+    worker.on("error", stop);
+    // A reply that cannot be read would leave its job waiting for ever: the worker goes, and its jobs fail.
     worker.on("messageerror", (err) => {
-      fail(err);
+      stop(err);
       void worker.terminate();
     });
-    worker.on("exit", (code) =>
-      fail(slot.closing ? new Error(CLOSED) : new Error(`a decrypt worker exited with code ${code}`)),
-    );
+    worker.on("exit", (code) => {
+      stop(new Error(`a decrypt worker exited with code ${code}`));
+      for (const p of slot.pending.values()) p.reject(slot.stopping!);
+      slot.pending.clear();
+    });
     return slot;
   }
 
-  /**
-   * Ends the workers. Jobs still out are rejected once their worker has stopped (not before: the caller
-   * may hand their memory to someone else then), whether or not the worker would have answered first.
-   */
+  /** Ends the workers; jobs still out fail as closed, even those whose worker would have answered first. */
   async close(): Promise<void> {
     this.closed = true;
     const running = this.slots.filter((s): s is Slot => s !== undefined);
     this.slots.fill(undefined);
-    for (const slot of running) slot.closing = true;
+    for (const slot of running) slot.stopping ??= new Error(CLOSED);
     await Promise.all(running.map((s) => s.worker.terminate()));
   }
 }

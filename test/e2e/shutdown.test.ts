@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { rmSync } from "node:fs";
+import net from "node:net";
+import { randomBytes } from "node:crypto";
 import { startTestServer } from "../helpers/server.js";
 import { GatedEngine } from "../helpers/engines.js";
 import { tempDir } from "../helpers/db.js";
@@ -35,6 +37,8 @@ describe("shutdown", () => {
     engine.release();
     const res = await pending;
     expect(res.status).toBe(200);
+    // The client is told not to reuse the connection.
+    expect(res.headers.get("connection")).toBe("close");
     const body = (await res.json()) as { data: { image: { b64_json: string } } };
     expect(body.data.image.b64_json.length).toBeGreaterThan(100);
     // The answered connection closes soon after, not when its keep-alive time (72 s) runs out.
@@ -84,5 +88,37 @@ describe("shutdown", () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("shutdown with a download in progress", () => {
+  it("sends the whole body to a reader that is slow when the close starts", async () => {
+    const srv = await startTestServer({ drainMs: 20_000 });
+    const owner = await srv.tenant();
+    const s = srv.services;
+    const bytes = randomBytes(12_000_000);
+    const row = await s.images.put(owner.id, "job_slow_reader", bytes, "image/png", 1, 1);
+    await s.db.kysely.insertInto("images").values(row).execute();
+    const sock = net.connect({ host: "127.0.0.1", port: Number(new URL(srv.url).port) });
+    const parts: Buffer[] = [];
+    const closed = new Promise<void>((resolve) => sock.once("close", () => resolve()));
+    sock.on("error", () => undefined);
+    sock.on("data", (c: Buffer) => parts.push(c));
+    const begun = new Promise<void>((resolve) => sock.once("data", () => resolve()));
+    sock.write(
+      `GET /v1/images/${row.token} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${owner.key}\r\n\r\n`,
+    );
+    await begun;
+    // The reader stalls with most of the body still to come, and the close starts.
+    sock.pause();
+    const stopping = srv.stop();
+    await new Promise((r) => setTimeout(r, 300));
+    sock.resume();
+    await stopping;
+    await closed;
+    const all = Buffer.concat(parts);
+    const body = all.subarray(all.indexOf("\r\n\r\n") + 4);
+    expect(body.length).toBe(bytes.length);
+    expect(body.equals(bytes)).toBe(true);
   });
 });
