@@ -181,6 +181,35 @@ describe("DecryptWorkers", () => {
       await expect(job()).rejects.toThrow(/closed/);
     }));
 
+  it("a worker that dies fails only its own jobs, and the next job starts a new one", () =>
+    withStore(async ({ fs, store, master }) => {
+      const plain = randomBytes(4 * 1024 * 1024);
+      await store.put("images/t/big", plain);
+      const workers = new DecryptWorkers(master, 1);
+      try {
+        const output = Buffer.from(new SharedArrayBuffer(plain.length));
+        const job = () => workers.open({ name: "images/t/big", path: fs.localPath("images/t/big"), output });
+        expect(await job()).toBe(true);
+        const slots = (workers as unknown as { slots: ({ worker: Worker } | undefined)[] }).slots;
+        const first = slots[0]!.worker;
+        const out = job();
+        // Killed from outside while the job is out (what a crash in the thread looks like from here). The
+        // job fails with the exit, unless its answer beat the kill; either way it settles.
+        void first.terminate();
+        const settled = await out.then(
+          () => "answered",
+          (err: Error) => err.message,
+        );
+        expect(settled).toMatch(/^answered$|exited with code/);
+        output.fill(0);
+        expect(await job()).toBe(true);
+        expect(output.equals(plain)).toBe(true);
+        expect(slots[0]!.worker).not.toBe(first);
+      } finally {
+        await workers.close();
+      }
+    }));
+
   it("opens the same bytes as the in-thread reader for every size around the 64 KiB step", () =>
     withStore(async ({ dir, store, master }) => {
       for (const n of [0, 1, 65_535, 65_536, 65_537, 131_072, 200_001]) {
