@@ -93,6 +93,19 @@ export function openDatabase(opts: {
   };
 }
 
+/**
+ * A look-up by one value, for the request path: the query is compiled once, here (building it cost more
+ * than running it), and each call runs it through `db.read` with the value as its one parameter, giving
+ * the first row or undefined. `build` must take exactly one parameter (use "" for it).
+ */
+export function lookupBy<R>(
+  db: Db,
+  build: (kysely: Kysely<Database>) => { compile(): CompiledQuery<R> },
+): (value: string) => Promise<R | undefined> {
+  const query = build(db.kysely).compile();
+  return async (value) => (await db.read<R>({ ...query, parameters: [value] }))[0];
+}
+
 export async function migrate(db: Db): Promise<void> {
   const migrator = new Migrator({ db: db.kysely, provider: new StaticMigrations(db.dialect) });
   const { error, results } = await migrator.migrateToLatest();

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import type { CompiledQuery, Kysely } from "kysely";
-import type { Db } from "../db/connect.js";
+import type { Kysely } from "kysely";
+import { lookupBy, type Db } from "../db/connect.js";
 import type { Database, ImageRow } from "../db/schema.js";
 import type { SealedStore, SharedPlaintext } from "../storage/envelope.js";
 import { ApiError } from "../errors.js";
@@ -15,8 +15,7 @@ export type ImageAccess = { tenantId: string } | { expires: string; signature: s
  */
 export class ImageService {
   private readonly db: Kysely<Database>;
-  private readonly read: Db["read"];
-  private byToken?: CompiledQuery<ImageRow>;
+  private readonly byToken: (token: string) => Promise<ImageRow | undefined>;
 
   constructor(
     db: Db,
@@ -26,7 +25,7 @@ export class ImageService {
     private readonly ttlSeconds: number,
   ) {
     this.db = db.kysely;
-    this.read = db.read;
+    this.byToken = lookupBy(db, (k) => k.selectFrom("images").selectAll().where("token", "=", ""));
   }
 
   /** Writes the sealed bytes; the caller inserts the returned row in its completion transaction. */
@@ -88,8 +87,7 @@ export class ImageService {
       }
       if (expires * 1000 <= now) throw new ApiError("expired", "This signed link has expired");
     }
-    this.byToken ??= this.db.selectFrom("images").selectAll().where("token", "=", "").compile();
-    const [row] = await this.read<ImageRow>({ ...this.byToken, parameters: [token] });
+    const row = await this.byToken(token);
     if (!row || ("tenantId" in access && row.tenant_id !== access.tenantId)) {
       throw new ApiError("not_found", "No image with this token");
     }

@@ -1,5 +1,5 @@
-import type { CompiledQuery, Kysely } from "kysely";
-import type { Db } from "../db/connect.js";
+import type { Kysely } from "kysely";
+import { lookupBy, type Db } from "../db/connect.js";
 import type { ApiKeyRow, Database, Tenant } from "../db/schema.js";
 import { iso } from "../clock.js";
 import { newId } from "./ids.js";
@@ -30,14 +30,19 @@ function isActive(k: ApiKeyRow, now: number): boolean {
 
 export class TenantRepo {
   private readonly db: Kysely<Database>;
-  private readonly read: Db["read"];
+  private readonly byId: (id: string) => Promise<Tenant | undefined>;
+  private readonly balanceById: (id: string) => Promise<TenantBalance | undefined>;
 
   constructor(
     db: Db,
     private readonly pepper: Buffer,
   ) {
     this.db = db.kysely;
-    this.read = db.read;
+    // On the path of most requests.
+    this.byId = lookupBy(db, (k) => k.selectFrom("tenants").selectAll().where("id", "=", ""));
+    this.balanceById = lookupBy(db, (k) =>
+      k.selectFrom("tenants").select(["available", "total_spent", "total_generations"]).where("id", "=", ""),
+    );
   }
 
   async create(name: string, balance: number, now: number): Promise<Tenant> {
@@ -64,24 +69,13 @@ export class TenantRepo {
     return (await this.get(id))!;
   }
 
-  private byId?: CompiledQuery<Tenant>;
-
-  /** Compiled once: this look-up is on the path of most requests, and building it cost more than running it. */
-  async get(id: string): Promise<Tenant | undefined> {
-    this.byId ??= this.db.selectFrom("tenants").selectAll().where("id", "=", "").compile();
-    return (await this.read<Tenant>({ ...this.byId, parameters: [id] }))[0];
+  get(id: string): Promise<Tenant | undefined> {
+    return this.byId(id);
   }
 
-  private balanceById?: CompiledQuery<TenantBalance>;
-
   /** The three figures of GET /v1/balance, fresh from the database: a narrower read than `get`. */
-  async balance(id: string): Promise<TenantBalance | undefined> {
-    this.balanceById ??= this.db
-      .selectFrom("tenants")
-      .select(["available", "total_spent", "total_generations"])
-      .where("id", "=", "")
-      .compile();
-    return (await this.read<TenantBalance>({ ...this.balanceById, parameters: [id] }))[0];
+  balance(id: string): Promise<TenantBalance | undefined> {
+    return this.balanceById(id);
   }
 
   list(limit: number, offset: number): Promise<Tenant[]> {
