@@ -59,12 +59,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
-        // Stop accepting, let in-flight requests finish, then let the workers finish the jobs in hand.
-        // A connection whose answer goes out during the drain closes about a second later: Node reads the
-        // keep-alive time as each answer finishes (at 72 s, such a connection held the close). A request
-        // that outlasts the drain time (a long sync generation, a client that stopped reading) has its
-        // connection cut; its job goes on, and lands in history or is refunded.
-        app.server.keepAliveTimeout = 1;
+        // Stop accepting, let in-flight requests finish (see drainGently), then let the workers finish
+        // the jobs in hand. A request that outlasts the drain time (a long sync generation, a client that
+        // stopped reading) has its connection cut; its job goes on, and lands in history or is refunded.
         drainGently(app.server);
         const cut = setTimeout(() => {
           app.server.getConnections((_err, open) => {
@@ -84,29 +81,38 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   };
 }
 
+/** Node's (internal) list of an HTTP server's connections. */
+interface ConnectionList {
+  all(): { socket: Socket }[];
+  idle(): { socket: Socket }[];
+}
+
 /**
- * Two mends to Node's close for the answers still in flight. An answer not yet begun is sent with
- * `Connection: close`, so that its client does not reuse a connection about to go. And Node's
- * `server.close()` destroys every idle connection at once, including one whose answer has ended but is
- * still being written out (a large image to a slow reader), which cut that answer short: those are spared,
- * and each closes through the keep-alive timer once its answer has gone out. Node keeps its list of
- * connections under a symbol; where it is not found, Node's own behaviour stands.
+ * Mends to Node's close for the answers still in flight, so that each connection closes once its answer
+ * has gone out, and not before:
+ * - an answer not yet begun is sent with `Connection: close`, so that its client does not reuse a
+ *   connection about to go;
+ * - a connection whose answer finishes later closes about a second after it: Node reads the keep-alive time
+ *   as each answer finishes (at Fastify's 72 s, such a connection held the close);
+ * - Node's `server.close()` destroys every idle connection at once, including one whose answer has ended
+ *   but is still being written out (a large image to a slow reader), which cut that answer short: those
+ *   are spared, and close by the keep-alive time above once their answer is out.
+ * Node keeps its list of connections under a symbol; where it is not found, only the keep-alive mend
+ * applies.
  */
 function drainGently(server: Server): void {
+  server.keepAliveTimeout = 1;
   const key = Object.getOwnPropertySymbols(server).find((k) => k.description === "http.server.connections");
-  const list =
-    key &&
-    (server as unknown as Record<symbol, Partial<Record<"all" | "idle", () => { socket: Socket }[]>>>)[key];
-  if (!list || typeof list.idle !== "function" || typeof list.all !== "function") return;
+  const list = key && (server as unknown as Record<symbol, ConnectionList | undefined>)[key];
+  if (typeof list?.all !== "function" || typeof list.idle !== "function") return;
   const answerOf = (socket: Socket) =>
     (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-  for (const { socket } of list.all.call(list)) {
+  for (const { socket } of list.all()) {
     const answer = answerOf(socket);
     if (answer && !answer.headersSent) answer.setHeader("Connection", "close");
   }
-  const idle = list.idle.bind(list);
   server.closeIdleConnections = () => {
-    for (const { socket } of idle()) {
+    for (const { socket } of list.idle()) {
       const answer = answerOf(socket);
       if (answer && !answer.writableFinished) continue;
       socket.destroy();
