@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { rmSync } from "node:fs";
-import { createTestDb, DIALECTS, tempDir, type TestDb } from "../helpers/db.js";
+import { DIALECTS, tenantRepoFixture, tempDir, type TestDb } from "../helpers/db.js";
 import { createServer, type AddressInfo } from "node:net";
 import { openDatabase } from "../../src/db/connect.js";
 import { loadConfig } from "../../src/config.js";
@@ -12,11 +12,7 @@ const NOW = Date.parse("2026-06-01T00:00:00Z");
 describe.each(DIALECTS)("Db.read on %s", (dialect) => {
   let t: TestDb;
   let repo: TenantRepo;
-  beforeAll(async () => {
-    t = await createTestDb(dialect);
-    repo = new TenantRepo(t.db, Buffer.alloc(32, 7));
-  });
-  afterAll(() => t.drop());
+  tenantRepoFixture(dialect, (f) => ({ t, repo } = f));
 
   const nameQuery = (id: string) =>
     t.db.kysely.selectFrom("tenants").select(["name"]).where("id", "=", id).compile();

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDb, DIALECTS, type TestDb } from "../helpers/db.js";
+import { describe, expect, it } from "vitest";
+import { DIALECTS, tenantRepoFixture, type TestDb } from "../helpers/db.js";
 import { TenantRepo } from "../../src/domain/tenants.js";
 import { capture, credit, hold, ledgerSums, release } from "../../src/domain/ledger.js";
 import { iso } from "../../src/clock.js";
@@ -10,11 +10,7 @@ const at = iso(NOW);
 describe.each(DIALECTS)("ledger and tenants on %s", (dialect) => {
   let t: TestDb;
   let repo: TenantRepo;
-  beforeAll(async () => {
-    t = await createTestDb(dialect);
-    repo = new TenantRepo(t.db, Buffer.alloc(32, 7));
-  });
-  afterAll(() => t.drop());
+  tenantRepoFixture(dialect, (f) => ({ t, repo } = f));
 
   it("creates a tenant with an opening balance that the ledger accounts for", async () => {
     const tenant = await repo.create("acme", 5_000_000, NOW);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, TestClock, type TestServer } from "../helpers/server.js";
-import { createTestDb, DIALECTS, type TestDb } from "../helpers/db.js";
+import { DIALECTS, tenantRepoFixture } from "../helpers/db.js";
 import { TenantRepo } from "../../src/domain/tenants.js";
 import { hasValidChecksum } from "../../src/domain/apikeys.js";
 import { apiTime, iso } from "../../src/clock.js";
@@ -345,13 +345,8 @@ describe("self-service keys over HTTP", () => {
 
 describe.each(DIALECTS)("key repository on %s", (dialect) => {
   const NOW = Date.parse("2026-06-01T00:00:00Z");
-  let t: TestDb;
   let repo: TenantRepo;
-  beforeAll(async () => {
-    t = await createTestDb(dialect);
-    repo = new TenantRepo(t.db, Buffer.alloc(32, 9));
-  });
-  afterAll(() => t.drop());
+  tenantRepoFixture(dialect, (f) => ({ repo } = f));
 
   it("creates keys with scopes and expiry, lists them newest first, per tenant", async () => {
     const ten = await repo.create("acme", 0, NOW);

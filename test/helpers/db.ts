@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { userInfo } from "node:os";
 import pg from "pg";
+import { afterAll, beforeAll } from "vitest";
 import { openDatabase, migrate, type Db } from "../../src/db/connect.js";
+import { TenantRepo } from "../../src/domain/tenants.js";
 
 /** The PostgreSQL of this machine; each test file gets its own fresh database on it. */
 export const PG_ADMIN_URL =
@@ -72,4 +74,21 @@ export async function createTestDb(dialect: DialectName): Promise<TestDb> {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A test database of `dialect` for the enclosing describe, with a TenantRepo on it: `ready` gets both
+ * before the first test, and the database is dropped after the last. Use as
+ * `tenantRepoFixture(dialect, (f) => ({ t, repo } = f))`.
+ */
+export function tenantRepoFixture(
+  dialect: DialectName,
+  ready: (fixture: { t: TestDb; repo: TenantRepo }) => void,
+): void {
+  let t: TestDb | undefined;
+  beforeAll(async () => {
+    t = await createTestDb(dialect);
+    ready({ t, repo: new TenantRepo(t.db, Buffer.alloc(32, 7)) });
+  });
+  afterAll(() => t?.drop());
 }
