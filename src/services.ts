@@ -1,4 +1,4 @@
-import pino, { type Logger } from "pino";
+import pino, { type DestinationStream, type Logger } from "pino";
 import type { Config } from "./config.js";
 import { loadSecrets, type Secrets } from "./secrets.js";
 import { openDatabase, migrate, type Db } from "./db/connect.js";
@@ -51,19 +51,23 @@ export interface ServiceOptions {
   log?: Logger;
 }
 
-export function createLogger(config: Config): Logger {
-  return pino({
-    level: config.logLevel,
-    // Belt and braces: nothing here logs headers or bodies, but a key must never reach a log line.
-    redact: [
-      "req.headers.authorization",
-      'req.headers["x-api-key"]',
-      "*.api_key",
-      "*.key",
-      "*.b64_json",
-      "*.data",
-    ],
-  });
+/** The server's logger: JSON lines on stdout, or on `destination` (tests read the lines there). */
+export function createLogger(config: Config, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level: config.logLevel,
+      // Belt and braces: nothing here logs headers or bodies, but a key must never reach a log line.
+      redact: [
+        "req.headers.authorization",
+        'req.headers["x-api-key"]',
+        "*.api_key",
+        "*.key",
+        "*.b64_json",
+        "*.data",
+      ],
+    },
+    destination,
+  );
 }
 
 /** Builds every service once, choosing each technology from configuration in this one place. */

@@ -3,7 +3,8 @@ import path from "node:path";
 import SQLite from "better-sqlite3";
 import pg from "pg";
 import { Kysely, Migrator, PostgresDialect, type CompiledQuery } from "kysely";
-import { FastSqliteDialect } from "./sqlite-driver.js";
+import { BUSY, FastSqliteDialect } from "./sqlite-driver.js";
+import type { MaybePromise } from "../maybe.js";
 import type { Database } from "./schema.js";
 import { StaticMigrations, type Dialect } from "./migrations.js";
 
@@ -11,11 +12,12 @@ export interface Db {
   kysely: Kysely<Database>;
   dialect: Dialect;
   /**
-   * Runs a compiled read outside any transaction. On SQLite it runs at once when no transaction holds the
-   * connection, skipping Kysely's queue of promises (most of a small query's cost on the request path);
-   * otherwise, and on PostgreSQL, it is `kysely.executeQuery`.
+   * The first row of a compiled read, run outside any transaction. On SQLite it runs at once when no
+   * transaction holds the connection and the row comes back as a value, skipping Kysely's queue of
+   * promises (most of a small query's cost on the request path); otherwise, and on PostgreSQL, it is
+   * `kysely.executeQuery` and the row comes as a promise.
    */
-  read<R>(query: CompiledQuery<R>): Promise<R[]>;
+  first<R>(query: CompiledQuery<R>): MaybePromise<R | undefined>;
   close(): Promise<void>;
 }
 
@@ -46,7 +48,7 @@ export function openDatabase(opts: {
     return {
       kysely,
       dialect: "postgres",
-      read: async (query) => (await kysely.executeQuery(query)).rows,
+      first: async (query) => (await kysely.executeQuery(query)).rows[0],
       close: () => kysely.destroy(),
     };
   }
@@ -81,9 +83,9 @@ export function openDatabase(opts: {
   return {
     kysely,
     dialect: "sqlite",
-    read: <R>(query: CompiledQuery<R>) => {
-      const rows = driver.readNow<R>(query.sql, query.parameters);
-      return rows ? Promise.resolve(rows) : kysely.executeQuery(query).then((r) => r.rows);
+    first: <R>(query: CompiledQuery<R>) => {
+      const row = driver.firstNow<R>(query.sql, query.parameters);
+      return row === BUSY ? kysely.executeQuery(query).then((r) => r.rows[0]) : row;
     },
     // Kysely closes its driver only if a query ever went through it; the lock must go either way.
     close: async () => {
@@ -95,15 +97,16 @@ export function openDatabase(opts: {
 
 /**
  * A look-up by one value, for the request path: the query is compiled once, here (building it cost more
- * than running it), and each call runs it through `db.read` with the value as its one parameter, giving
- * the first row or undefined. `build` must take exactly one parameter (use "" for it).
+ * than running it), and each call runs it through `db.first` with the value as its one parameter, giving
+ * the first row or undefined, at once when `db.first` can. `build` must take exactly one parameter (use
+ * "" for it).
  */
 export function lookupBy<R>(
   db: Db,
   build: (kysely: Kysely<Database>) => { compile(): CompiledQuery<R> },
-): (value: string) => Promise<R | undefined> {
+): (value: string) => MaybePromise<R | undefined> {
   const query = build(db.kysely).compile();
-  return async (value) => (await db.read<R>({ ...query, parameters: [value] }))[0];
+  return (value) => db.first<R>({ ...query, parameters: [value] });
 }
 
 export async function migrate(db: Db): Promise<void> {

@@ -22,6 +22,9 @@ import {
 
 const STATEMENT_CACHE_MAX = 500;
 
+/** What `firstNow` gives when a transaction holds the connection. */
+export const BUSY: unique symbol = Symbol("busy");
+
 class FifoLock {
   held = false;
   private readonly waiters: (() => void)[] = [];
@@ -82,12 +85,13 @@ class SqliteDriver implements Driver {
   private readonly connection: SqliteConnection;
 
   /**
-   * Runs a read at once, without a turn of the event loop, when nothing holds the connection; undefined
-   * when something does (a transaction between its statements), and the caller must queue like any query.
+   * Runs a read at once, without a turn of the event loop, when nothing holds the connection, and gives
+   * its first row (undefined when there is none); BUSY when something does (a transaction between its
+   * statements), and the caller must queue like any query. Only the first row is built (`get`, not `all`).
    */
-  readNow<R>(sql: string, parameters: readonly unknown[]): R[] | undefined {
-    if (this.lock.held) return undefined;
-    return this.connection.prepare(sql).all(parameters as unknown[]) as R[];
+  firstNow<R>(sql: string, parameters: readonly unknown[]): R | undefined | typeof BUSY {
+    if (this.lock.held) return BUSY;
+    return this.connection.prepare(sql).get(parameters as unknown[]) as R | undefined;
   }
 
   constructor(private readonly db: SQLite.Database) {
@@ -123,7 +127,7 @@ class SqliteDriver implements Driver {
 }
 
 export class FastSqliteDialect implements Dialect {
-  /** The driver made for the Kysely instance, for its reads that need no queue (see readNow). */
+  /** The driver made for the Kysely instance, for its reads that need no queue (see firstNow). */
   driver?: SqliteDriver;
   constructor(private readonly db: SQLite.Database) {}
   createAdapter() {

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Kysely } from "kysely";
 import { lookupBy, type Db } from "../db/connect.js";
+import type { MaybePromise } from "../maybe.js";
 import type { Database, ImageRow } from "../db/schema.js";
 import type { SealedStore, SharedPlaintext } from "../storage/envelope.js";
 import { ApiError } from "../errors.js";
@@ -15,7 +16,7 @@ export type ImageAccess = { tenantId: string } | { expires: string; signature: s
  */
 export class ImageService {
   private readonly db: Kysely<Database>;
-  private readonly byToken: (token: string) => Promise<ImageRow | undefined>;
+  private readonly byToken: (token: string) => MaybePromise<ImageRow | undefined>;
 
   constructor(
     db: Db,

@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import { lookupBy, type Db } from "../db/connect.js";
+import type { MaybePromise } from "../maybe.js";
 import type { ApiKeyRow, Database, Tenant } from "../db/schema.js";
 import { iso } from "../clock.js";
 import { newId } from "./ids.js";
@@ -30,8 +31,8 @@ function isActive(k: ApiKeyRow, now: number): boolean {
 
 export class TenantRepo {
   private readonly db: Kysely<Database>;
-  private readonly byId: (id: string) => Promise<Tenant | undefined>;
-  private readonly balanceById: (id: string) => Promise<TenantBalance | undefined>;
+  private readonly byId: (id: string) => MaybePromise<Tenant | undefined>;
+  private readonly balanceById: (id: string) => MaybePromise<TenantBalance | undefined>;
 
   constructor(
     db: Db,
@@ -69,12 +70,15 @@ export class TenantRepo {
     return (await this.get(id))!;
   }
 
-  get(id: string): Promise<Tenant | undefined> {
+  async get(id: string): Promise<Tenant | undefined> {
     return this.byId(id);
   }
 
-  /** The three figures of GET /v1/balance, fresh from the database: a narrower read than `get`. */
-  balance(id: string): Promise<TenantBalance | undefined> {
+  /**
+   * The three figures of GET /v1/balance, fresh from the database: a narrower read than `get`, and at
+   * once when the database can answer at once (see `Db.first`).
+   */
+  balance(id: string): MaybePromise<TenantBalance | undefined> {
     return this.balanceById(id);
   }
 

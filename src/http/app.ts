@@ -13,7 +13,9 @@ import { ApiError, errorBody, errorReference, openaiErrorBody } from "../errors.
 import type { KeyScope } from "../domain/apikeys.js";
 import type { Lease } from "../limits/types.js";
 import { presentedKey, requireScope, type AuthContext } from "./auth.js";
+import { andThen, settle, type MaybePromise } from "../maybe.js";
 import { registerOpenApi } from "./openapi.js";
+import { RequestLogger } from "./request-log.js";
 import { registerRoutes } from "./routes/index.js";
 
 declare module "fastify" {
@@ -46,6 +48,7 @@ export function buildApp(s: Services): FastifyInstance {
     bodyLimit: s.config.bodyLimitBytes,
     trustProxy: false,
     return503OnClosing: true,
+    childLoggerFactory: (parent, bindings, options) => new RequestLogger(parent, bindings, options),
     genReqId: (req) => {
       const given = req.headers["x-request-id"];
       return typeof given === "string" && REQUEST_ID.test(given)
@@ -69,13 +72,13 @@ export function buildApp(s: Services): FastifyInstance {
     }
   });
 
-  app.addHook("onRequest", async (req, reply) => {
+  // Authentication and limits, in the same turn of the event loop when every step can answer at once (a
+  // key looked up in the last second, the in-memory limiter): see MaybePromise.
+  app.addHook("onRequest", (req, reply, done) => settle(() => admit(req, reply), done));
+  const admit = (req: FastifyRequest, reply: FastifyReply): MaybePromise<void> => {
     reply.header("X-Request-Id", req.id);
     const cfg = req.routeOptions.config;
-    if (cfg.auth === "admin") {
-      s.admin.check(presentedKey(req));
-      return;
-    }
+    if (cfg.auth === "admin") return s.admin.check(presentedKey(req));
     if (
       cfg.auth === "image" &&
       !presentedKey(req) &&
@@ -84,24 +87,32 @@ export function buildApp(s: Services): FastifyInstance {
       return; // a signed link: checked by the route
     }
     if (cfg.auth !== "key" && cfg.auth !== "image") return;
-    const auth = await s.keys.authenticate(presentedKey(req));
-    req.auth = auth;
-    const limit = auth.tenant.rate_limit_per_minute ?? s.config.rateLimitPerMinute;
-    const rate = await s.limiter.hit(`rate:${auth.keyId}`, limit, RATE_WINDOW_MS, s.clock.now());
-    const resetSec = Math.ceil(rate.resetAt / 1000);
-    reply.header("X-RateLimit-Limit", rate.limit);
-    reply.header("X-RateLimit-Remaining", rate.remaining);
-    reply.header("X-RateLimit-Reset", resetSec);
-    if (!rate.allowed) {
-      const wait = String(Math.max(1, Math.ceil((rate.resetAt - s.clock.now()) / 1000)));
-      throw new ApiError("rate_limit_exceeded", `Rate limit of ${rate.limit} requests per minute exceeded`, {
-        headers: { "Retry-After": wait },
+    return andThen(s.keys.authenticate(presentedKey(req)), (auth) => {
+      req.auth = auth;
+      const limit = auth.tenant.rate_limit_per_minute ?? s.config.rateLimitPerMinute;
+      const now = s.clock.now();
+      return andThen(s.limiter.hit(`rate:${auth.keyId}`, limit, RATE_WINDOW_MS, now), (rate) => {
+        reply.header("X-RateLimit-Limit", rate.limit);
+        reply.header("X-RateLimit-Remaining", rate.remaining);
+        reply.header("X-RateLimit-Reset", Math.ceil(rate.resetAt / 1000));
+        if (!rate.allowed) {
+          const wait = String(Math.max(1, Math.ceil((rate.resetAt - s.clock.now()) / 1000)));
+          throw new ApiError(
+            "rate_limit_exceeded",
+            `Rate limit of ${rate.limit} requests per minute exceeded`,
+            {
+              headers: { "Retry-After": wait },
+            },
+          );
+        }
+        if (cfg.scope) requireScope(auth, cfg.scope);
+        if (cfg.generation) return holdGenerationSlot(req, auth);
       });
-    }
-    if (cfg.scope) requireScope(auth, cfg.scope);
-    if (cfg.generation) {
-      const max = auth.tenant.max_concurrent ?? s.config.maxConcurrent;
-      const lease = await s.limiter.acquire(`conc:${auth.keyId}`, max);
+    });
+  };
+  const holdGenerationSlot = (req: FastifyRequest, auth: AuthContext): MaybePromise<void> => {
+    const max = auth.tenant.max_concurrent ?? s.config.maxConcurrent;
+    return andThen(s.limiter.acquire(`conc:${auth.keyId}`, max), (lease) => {
       if (!lease) {
         throw new ApiError(
           "concurrency_limit_exceeded",
@@ -112,24 +123,28 @@ export function buildApp(s: Services): FastifyInstance {
         );
       }
       req.lease = lease;
-    }
-  });
-  const releaseLease = async (req: FastifyRequest) => req.lease?.release();
-  app.addHook("onResponse", releaseLease);
-  app.addHook("onRequestAbort", releaseLease);
+    });
+  };
 
-  app.addHook("onResponse", async (req, reply) => {
-    if (!s.log.isLevelEnabled("info")) return;
-    req.log.info(
-      {
-        method: req.method,
-        url: req.url.replace(/([?&]signature=)[^&]*/, "$1[redacted]"),
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime * 10) / 10,
-        tenant: req.auth?.tenantId,
-      },
-      "request",
-    );
+  app.addHook("onRequestAbort", (req, done) => {
+    req.lease?.release();
+    done();
+  });
+  app.addHook("onResponse", (req, reply, done) => {
+    req.lease?.release();
+    if (s.log.isLevelEnabled("info")) {
+      req.log.info(
+        {
+          method: req.method,
+          url: req.url.replace(/([?&]signature=)[^&]*/, "$1[redacted]"),
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+          tenant: req.auth?.tenantId,
+        },
+        "request",
+      );
+    }
+    done();
   });
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) =>

@@ -5,12 +5,21 @@ import type { TenantRepo } from "../domain/tenants.js";
 import { hasValidChecksum, hashKey, type KeyScope } from "../domain/apikeys.js";
 import { ApiError } from "../errors.js";
 import type { Clock } from "../clock.js";
+import type { MaybePromise } from "../maybe.js";
 
 export interface AuthContext {
   keyId: string;
   tenantId: string;
   scopes: Set<string>;
   tenant: Tenant;
+}
+
+interface CacheEntry {
+  /** When it was looked up, on `performance.now()`. */
+  at: number;
+  /** Null for a key that is unknown or revoked. */
+  ctx: AuthContext | null;
+  expiresAt: number | null;
 }
 
 /** How long a looked-up key may be trusted without asking the database again: revocation takes at most this. */
@@ -34,10 +43,7 @@ export class KeyAuthenticator {
    * keys stay in this process's memory only, as they do in every request that carries them; at rest and
    * in the database there are only hashes.
    */
-  private readonly cache = new Map<
-    string,
-    { at: number; ctx: AuthContext | null; expiresAt: number | null }
-  >();
+  private readonly cache = new Map<string, CacheEntry>();
 
   constructor(
     private readonly tenants: TenantRepo,
@@ -45,18 +51,32 @@ export class KeyAuthenticator {
     private readonly clock: Clock,
   ) {}
 
-  /** Resolves a presented key, or throws unauthorized / invalid_api_key / key_suspended. */
-  async authenticate(key: string | undefined): Promise<AuthContext> {
-    if (!key) throw new ApiError("unauthorized", "No API key: send Authorization: Bearer <key>");
+  /**
+   * Resolves a presented key: at once when it was looked up in the last second, otherwise a promise.
+   * Failures are always a rejected promise (unauthorized / invalid_api_key / key_suspended).
+   */
+  authenticate(key: string | undefined): MaybePromise<AuthContext> {
+    if (!key)
+      return Promise.reject(new ApiError("unauthorized", "No API key: send Authorization: Bearer <key>"));
     // The cache runs on real elapsed time; key expiry on the service clock (which tests may move).
     const tick = performance.now();
-    let entry = this.cache.get(key);
-    if (!entry || tick - entry.at >= KEY_CACHE_MS) {
-      if (!hasValidChecksum(key)) throw new ApiError("invalid_api_key", "Invalid API key");
-      entry = await this.lookup(key, tick);
+    const entry = this.cache.get(key);
+    if (entry && tick - entry.at < KEY_CACHE_MS) {
+      try {
+        return this.admit(entry);
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
     }
-    // Checked on every request, cached or not, so a key stops at its expiry (a rotation's grace end
-    // included) to the millisecond; `!(x > now)` also refuses an unreadable (NaN) expiry.
+    if (!hasValidChecksum(key)) return Promise.reject(new ApiError("invalid_api_key", "Invalid API key"));
+    return this.lookup(key, tick).then((e) => this.admit(e));
+  }
+
+  /**
+   * Checked on every request, cached or not, so a key stops at its expiry (a rotation's grace end
+   * included) to the millisecond; `!(x > now)` also refuses an unreadable (NaN) expiry.
+   */
+  private admit(entry: CacheEntry): AuthContext {
     const now = this.clock.now();
     if (!entry.ctx || (entry.expiresAt !== null && !(entry.expiresAt > now))) {
       throw new ApiError("invalid_api_key", "Invalid, revoked or expired API key");
@@ -65,7 +85,7 @@ export class KeyAuthenticator {
     return entry.ctx;
   }
 
-  private async lookup(key: string, tick: number) {
+  private async lookup(key: string, tick: number): Promise<CacheEntry> {
     const row = await this.tenants.findKeyByHash(hashKey(this.pepper, key));
     const ctx: AuthContext | null =
       row && row.revoked_at === null

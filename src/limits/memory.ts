@@ -11,7 +11,7 @@ export class MemoryLimiter implements Limiter {
   private readonly inFlight = new Map<string, number>();
   private lastSweep = 0;
 
-  async hit(key: string, limit: number, windowMs: number, now: number): Promise<RateResult> {
+  hit(key: string, limit: number, windowMs: number, now: number): RateResult {
     this.sweep(now, windowMs);
     const start = now - (now % windowMs);
     let w = this.windows.get(key);
@@ -24,7 +24,7 @@ export class MemoryLimiter implements Limiter {
     return { allowed, limit, remaining: Math.max(0, limit - w.count), resetAt: start + windowMs };
   }
 
-  async acquire(key: string, max: number): Promise<Lease | null> {
+  acquire(key: string, max: number): Lease | null {
     const n = this.inFlight.get(key) ?? 0;
     if (n >= max) return null;
     this.inFlight.set(key, n + 1);

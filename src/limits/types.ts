@@ -1,3 +1,5 @@
+import type { MaybePromise } from "../maybe.js";
+
 export interface RateResult {
   allowed: boolean;
   limit: number;
@@ -12,11 +14,11 @@ export interface Lease {
 }
 
 /**
- * Rate and concurrency limits per key. The in-memory implementation serves one process; a Redis one
- * replaces it when several processes must share the counts.
+ * Rate and concurrency limits per key. The in-memory implementation serves one process and answers at
+ * once; a Redis one replaces it when several processes must share the counts, and answers with promises.
  */
 export interface Limiter {
-  hit(key: string, limit: number, windowMs: number, now: number): Promise<RateResult>;
+  hit(key: string, limit: number, windowMs: number, now: number): MaybePromise<RateResult>;
   /** A concurrency slot, or null when `max` are already taken. */
-  acquire(key: string, max: number): Promise<Lease | null>;
+  acquire(key: string, max: number): MaybePromise<Lease | null>;
 }

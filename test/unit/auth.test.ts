@@ -7,7 +7,7 @@ import type { ApiKeyRow, Tenant } from "../../src/db/schema.js";
 const pepper = Buffer.alloc(32, 3);
 
 /** A repository that knows the given keys and counts its look-ups. */
-function repoOf(keys: string[]) {
+function repoOf(keys: string[], expiresAt: string | null = null) {
   const byHash = new Map(keys.map((k, i) => [hashKey(pepper, k), i]));
   const repo = {
     lookups: 0,
@@ -20,7 +20,7 @@ function repoOf(keys: string[]) {
         tenant_id: `ten_${i}`,
         scopes: "read",
         revoked_at: null,
-        expires_at: null,
+        expires_at: expiresAt,
       };
       return {
         ...(row as unknown as ApiKeyRow),
@@ -44,7 +44,10 @@ describe("KeyAuthenticator's cache", () => {
 
     expect((await auth.authenticate(keys[0])).tenantId).toBe("ten_0");
     now += 500;
-    expect((await auth.authenticate(keys[0])).tenantId).toBe("ten_0");
+    const cached = auth.authenticate(keys[0]);
+    // From memory, the context comes at once, not as a promise.
+    expect(cached).not.toBeInstanceOf(Promise);
+    expect((cached as Awaited<typeof cached>).tenantId).toBe("ten_0");
     expect(repo.lookups).toBe(1);
     await auth.authenticate(keys[1]);
     expect(repo.lookups).toBe(2);
@@ -60,5 +63,22 @@ describe("KeyAuthenticator's cache", () => {
     await expect(auth.authenticate(bad)).rejects.toMatchObject({ code: "invalid_api_key" });
     expect(cache.has(bad)).toBe(false);
     expect(repo.lookups).toBe(4);
+  });
+
+  it("refuses a cached key past its expiry on the service clock, as a rejection like every failure", async () => {
+    let clock = Date.parse("2026-06-01T00:00:00Z");
+    const keys = [generateKey()];
+    const auth = new KeyAuthenticator(
+      repoOf(keys, "2026-06-01T00:00:01.000Z") as unknown as TenantRepo,
+      pepper,
+      { now: () => clock },
+    );
+    expect((await auth.authenticate(keys[0])).keyId).toBe("key_0");
+    clock += 1000; // at the expiry: refused, though the entry is still in the cache
+    const refused = auth.authenticate(keys[0]);
+    expect(refused).toBeInstanceOf(Promise);
+    await expect(refused).rejects.toMatchObject({ code: "invalid_api_key" });
+    // A missing key is a rejection too, never a throw.
+    await expect(auth.authenticate(undefined)).rejects.toMatchObject({ code: "unauthorized" });
   });
 });

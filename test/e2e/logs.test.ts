@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/services.js";
+import { ADMIN_TOKEN, samplePng, startTestServer, type TestServer } from "../helpers/server.js";
+
+/**
+ * The server's own logger (its redaction included) at the info level, writing into memory: every line is
+ * JSON, each request's lines carry its request id, and no key, token, source image or image byte appears.
+ */
+describe("logs", () => {
+  const lines: string[] = [];
+  let srv: TestServer;
+  let key: string;
+
+  beforeAll(async () => {
+    const log = createLogger(loadConfig({ LOG_LEVEL: "info", ZEKRON_DATA_DIR: "unused" }), {
+      write: (chunk: string) => void lines.push(...chunk.split("\n").filter(Boolean)),
+    });
+    srv = await startTestServer({ log });
+    ({ key } = await srv.tenant("10.00"));
+  });
+  afterAll(() => srv.stop());
+
+  const parsed = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  const linesOf = (reqId: string | null) => parsed().filter((l) => l.reqId === reqId);
+
+  it("writes one JSON line per request, with its request id (the client's own when it sends a valid one)", async () => {
+    const res = await srv.api(key, "GET", "/v1/balance", undefined, { "x-request-id": "client-trace-42" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-request-id")).toBe("client-trace-42");
+    const mine = linesOf("client-trace-42");
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ msg: "request", method: "GET", url: "/v1/balance", status: 200 });
+    expect(typeof mine[0]!.tenant).toBe("string");
+
+    const own = await srv.api(key, "GET", "/v1/balance", undefined, { "x-request-id": "bad id with spaces" });
+    const id = own.headers.get("x-request-id");
+    expect(id).toMatch(/^req_/);
+    expect(linesOf(id)).toHaveLength(1);
+  });
+
+  it("ties an error's reference to the lines of its request", async () => {
+    const res = await srv.api(key, "POST", "/v1/generate", { size: "256x256" });
+    expect(res.status).toBe(400);
+    const reference = ((await res.json()) as { error: { reference: string } }).error.reference;
+    const mine = linesOf(res.headers.get("x-request-id"));
+    expect(mine.map((l) => l.msg)).toContain("request");
+    expect(mine.find((l) => l.reference === reference)).toMatchObject({
+      code: "missing_prompt",
+      status: 400,
+    });
+  });
+
+  it("never writes a key, the admin token, a source image or image bytes", async () => {
+    const source = (await samplePng(80, 60)).toString("base64");
+    const res = await srv.api(key, "POST", "/v1/generate", {
+      prompt: "Make it look like winter with snow",
+      images: [{ data: source, mime_type: "image/png" }],
+      size: "256x256",
+    });
+    expect(res.status).toBe(200);
+    const image = ((await res.json()) as { data: { image: { b64_json: string } } }).data.image.b64_json;
+    const bad = await srv.api(`${key.slice(0, -1)}x`, "GET", "/v1/balance");
+    expect(bad.status).toBe(401);
+    expect((await srv.admin("GET", "/admin/v1/tenants")).status).toBe(200);
+    expect(lines.length).toBeGreaterThan(3);
+    const all = lines.join("\n");
+    for (const secret of [key, key.slice(8), `${key.slice(0, -1)}x`, ADMIN_TOKEN]) {
+      expect(all).not.toContain(secret);
+    }
+    // Any 40 characters of either image would betray it.
+    expect(all).not.toContain(source.slice(100, 140));
+    expect(all).not.toContain(image.slice(100, 140));
+    for (const l of parsed()) expect(typeof l.level).toBe("number");
+  });
+});
