@@ -96,7 +96,8 @@ interface ConnectionList {
  *   as each answer finishes (at Fastify's 72 s, such a connection held the close);
  * - Node's `server.close()` destroys every idle connection at once, including one whose answer has ended
  *   but is still being written out (a large image to a slow reader), which cut that answer short: those
- *   are spared, and close by the keep-alive time above once their answer is out.
+ *   are spared, and close by the keep-alive time above once their answer is out;
+ * - it leaves a connection that has not sent a request yet, which then held the close: those go too.
  * Node keeps its list of connections under a symbol; where it is not found, only the keep-alive mend
  * applies.
  */
@@ -112,9 +113,13 @@ function drainGently(server: Server): void {
     if (answer && !answer.headersSent) answer.setHeader("Connection", "close");
   }
   server.closeIdleConnections = () => {
-    for (const { socket } of list.idle()) {
+    const idle = new Set(list.idle().map((c) => c.socket));
+    for (const { socket } of list.all()) {
       const answer = answerOf(socket);
-      if (answer && !answer.writableFinished) continue;
+      // Idle between two requests, or open without a byte of a request yet: Node counts the latter as
+      // active, and it held the close until its client gave up on it (undici: after 4 s).
+      const waiting = idle.has(socket) || (socket.bytesRead === 0 && !answer);
+      if (!waiting || (answer && !answer.writableFinished)) continue;
       socket.destroy();
     }
   };

@@ -47,6 +47,24 @@ describe("shutdown", () => {
     expect(performance.now() - t0).toBeLessThan(15_000);
   });
 
+  it("closes a connection that has not sent a request, without waiting for its client or the drain time", async () => {
+    const srv = await startTestServer({ drainMs: 60_000 });
+    const port = Number(new URL(srv.url).port);
+    const silent = net.connect(port, "127.0.0.1");
+    await new Promise((r) => silent.once("connect", r));
+    let closedByServer = false;
+    silent.on("end", () => (closedByServer = true)).on("error", () => (closedByServer = true));
+    // The server must have taken the connection before the close starts.
+    let open = 0;
+    while (open === 0) {
+      open = await new Promise<number>((r) => srv.app.server.getConnections((_e, n) => r(n)));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await srv.stop(); // would wait for the 60 s drain: the test's own timeout fails first
+    await until(() => closedByServer || silent.destroyed);
+    silent.destroy();
+  });
+
   it("cuts a request that outlasts the drain time; its job still completes, charged once, in history", async () => {
     const dataDir = tempDir();
     try {
