@@ -11,7 +11,6 @@ import { randomBytes } from "node:crypto";
 import type { Services } from "../services.js";
 import { ApiError, errorBody, errorReference, openaiErrorBody } from "../errors.js";
 import type { KeyScope } from "../domain/apikeys.js";
-import type { Lease } from "../limits/types.js";
 import { presentedKey, requireScope, type AuthContext } from "./auth.js";
 import { andThen, settle, type MaybePromise } from "../maybe.js";
 import { registerOpenApi } from "./openapi.js";
@@ -30,7 +29,6 @@ declare module "fastify" {
   }
   interface FastifyRequest {
     auth?: AuthContext;
-    lease?: Lease;
   }
 }
 
@@ -106,11 +104,11 @@ export function buildApp(s: Services): FastifyInstance {
           );
         }
         if (cfg.scope) requireScope(auth, cfg.scope);
-        if (cfg.generation) return holdGenerationSlot(req, auth);
+        if (cfg.generation) return holdGenerationSlot(reply, auth);
       });
     });
   };
-  const holdGenerationSlot = (req: FastifyRequest, auth: AuthContext): MaybePromise<void> => {
+  const holdGenerationSlot = (reply: FastifyReply, auth: AuthContext): MaybePromise<void> => {
     const max = auth.tenant.max_concurrent ?? s.config.maxConcurrent;
     return andThen(s.limiter.acquire(`conc:${auth.keyId}`, max), (lease) => {
       if (!lease) {
@@ -122,16 +120,15 @@ export function buildApp(s: Services): FastifyInstance {
           },
         );
       }
-      req.lease = lease;
+      // Given back when the response is done, or when the client goes away first: its request is no
+      // longer in flight, though its job runs on and lands in history. (Fastify's onRequestAbort fires
+      // only for a hang-up before the body is read, not during the wait for a sync generation.)
+      reply.raw.once("close", () => lease.release());
+      if (reply.raw.destroyed) lease.release(); // gone before the listener was there (release is idempotent)
     });
   };
 
-  app.addHook("onRequestAbort", (req, done) => {
-    req.lease?.release();
-    done();
-  });
   app.addHook("onResponse", (req, reply, done) => {
-    req.lease?.release();
     if (s.log.isLevelEnabled("info")) {
       req.log.info(
         {

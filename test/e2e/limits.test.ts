@@ -122,6 +122,37 @@ describe("failures are refunded and nothing hangs", () => {
       .toBe("completed");
   });
 
+  it("a client that goes away gives back its concurrency slot at once", async () => {
+    const engine = new GatedEngine();
+    srv = await startTestServer({ engine });
+    const t = await srv.tenant("1.00", { max_concurrent: 1 });
+    const gen = (prompt: string, signal?: AbortSignal) =>
+      fetch(`${srv!.url}/v1/generate`, {
+        method: "POST",
+        signal,
+        headers: { authorization: `Bearer ${t.key}`, "content-type": "application/json" },
+        body: JSON.stringify({ prompt, size: "256x256" }),
+      });
+    const ctl = new AbortController();
+    const first = gen("first", ctl.signal).catch((e: unknown) => e);
+    while (engine.started < 1) await sleep(10);
+    expect(await code(await gen("refused"))).toEqual({ status: 429, code: "concurrency_limit_exceeded" });
+    ctl.abort();
+    await first;
+    // The first job still runs on the engine, but its client is gone: the key may start another (the
+    // server learns of the hang-up a moment later, so a 429 in between is asked again).
+    let second: Promise<Response> | undefined;
+    for (let i = 0; i < 40 && !second; i++) {
+      const attempt = gen("second");
+      const quick = await Promise.race([attempt, sleep(100)]);
+      if (quick?.status === 429) await quick.text();
+      else second = attempt;
+    }
+    while (engine.started < 2) await sleep(10);
+    engine.release();
+    expect(await code(await second!)).toEqual({ status: 200, code: undefined });
+  });
+
   it("a client that disconnects does not lose its image: it shows in history", async () => {
     const engine = new GatedEngine();
     srv = await startTestServer({ engine });
