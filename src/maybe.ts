@@ -7,9 +7,14 @@
  */
 export type MaybePromise<T> = T | Promise<T>;
 
+/** Whether a step's result is still to come: any thenable, not only this realm's Promise. */
+export function isPending<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === "function";
+}
+
 /** `fn` applied to `value`: at once when the value is here, or when it arrives. */
 export function andThen<T, U>(value: MaybePromise<T>, fn: (value: T) => MaybePromise<U>): MaybePromise<U> {
-  return value instanceof Promise ? value.then(fn) : fn(value);
+  return isPending(value) ? value.then(fn) : fn(value);
 }
 
 /**
@@ -17,12 +22,15 @@ export function andThen<T, U>(value: MaybePromise<T>, fn: (value: T) => MaybePro
  * after it settles otherwise; a throw and a rejection both reach `done` as its error.
  */
 export function settle(step: () => MaybePromise<unknown>, done: (err?: Error) => void): void {
+  // A failure without an error (`throw undefined`) must not read as success.
+  const fail = (err: unknown) =>
+    done(err instanceof Error ? err : new Error(`a step failed with ${String(err)}`));
   let result: MaybePromise<unknown>;
   try {
     result = step();
   } catch (err) {
-    return done(err as Error);
+    return fail(err);
   }
-  if (result instanceof Promise) result.then(() => done(), done);
+  if (isPending(result)) result.then(() => done(), fail);
   else done();
 }

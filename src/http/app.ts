@@ -15,6 +15,7 @@ import { presentedKey, requireScope, type AuthContext } from "./auth.js";
 import { andThen, settle, type MaybePromise } from "../maybe.js";
 import { registerOpenApi } from "./openapi.js";
 import { RequestLogger } from "./request-log.js";
+import { whenClosed } from "./closed.js";
 import { registerRoutes } from "./routes/index.js";
 
 declare module "fastify" {
@@ -123,8 +124,7 @@ export function buildApp(s: Services): FastifyInstance {
       // Given back when the response is done, or when the client goes away first: its request is no
       // longer in flight, though its job runs on and lands in history. (Fastify's onRequestAbort fires
       // only for a hang-up before the body is read, not during the wait for a sync generation.)
-      reply.raw.once("close", () => lease.release());
-      if (reply.raw.destroyed) lease.release(); // gone before the listener was there (release is idempotent)
+      whenClosed(reply, () => lease.release());
     });
   };
 

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Services } from "../services.js";
 import type { AuthContext } from "./auth.js";
+import { whenClosed } from "./closed.js";
 import { ApiError } from "../errors.js";
 import { DEFAULT_MODEL, DEFAULT_SIZE, priceOf, type ModelInfo } from "../domain/catalog.js";
 import { acceptImage, decodeBase64 } from "../domain/uploads.js";
@@ -188,7 +189,7 @@ export async function generateAndWait(s: Services, input: SubmitInput, gone?: Ab
  */
 export function clientGone(reply: FastifyReply): AbortSignal {
   const ac = new AbortController();
-  reply.raw.once("close", () => {
+  whenClosed(reply, () => {
     if (!reply.raw.writableFinished) ac.abort();
   });
   return ac.signal;

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { FailingEngine, GatedEngine } from "../helpers/engines.js";
@@ -151,6 +152,40 @@ describe("failures are refunded and nothing hangs", () => {
     while (engine.started < 2) await sleep(10);
     engine.release();
     expect(await code(await second!)).toEqual({ status: 200, code: undefined });
+  });
+
+  it("a client that pipelines two generations and hangs up gives back both slots", async () => {
+    const engine = new GatedEngine();
+    srv = await startTestServer({ engine });
+    const t = await srv.tenant("1.00", { max_concurrent: 2 });
+    const request = (prompt: string) => {
+      const body = JSON.stringify({ prompt, size: "256x256" });
+      return (
+        `POST /v1/generate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.key}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+      );
+    };
+    const socket = net.connect(Number(new URL(srv.url).port), "127.0.0.1");
+    await new Promise((r) => socket.once("connect", r));
+    socket.on("error", () => undefined);
+    // The second answer waits behind the first: Node gives it no 'close' when the client goes.
+    socket.write(request("first") + request("second"));
+    while (engine.started < 2) await sleep(10);
+    socket.destroy();
+    engine.release();
+    let status = 0;
+    for (let i = 0; i < 40 && status !== 200; i++) {
+      const res = await srv.api(t.key, "POST", "/v1/generate", { prompt: "after", size: "256x256" });
+      status = res.status;
+      await res.text();
+      if (status !== 200) await sleep(50);
+    }
+    expect(status).toBe(200);
+    // Both slots, not one: two at once pass.
+    const two = await Promise.all(
+      ["a", "b"].map((p) => srv!.api(t.key, "POST", "/v1/generate", { prompt: p, size: "256x256" })),
+    );
+    expect(await Promise.all(two.map(async (r) => (await r.text(), r.status)))).toEqual([200, 200]);
   });
 
   it("a client that disconnects does not lose its image: it shows in history", async () => {
