@@ -146,3 +146,40 @@ function rawSocket(
 export function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
+
+/**
+ * A figure of ours against its baseline on a shared, noisy machine: one unmeasured run of each first (the
+ * JIT warms up, worker threads start: the first seconds of a cold server are not its rate), then `pairs`
+ * pairs of runs, alternating which side goes first, so that a burst of noise from a neighbour weighs on
+ * both sides of a pair alike. The result is the median of the pairs' ratios: such a burst moves one pair,
+ * not the figure. Each run returns its rate.
+ */
+export async function pairedRatio(
+  pairs: number,
+  ours: () => Promise<number>,
+  baseline: () => Promise<number>,
+): Promise<{ ours: number; baseline: number; ratios: number[]; median: number }> {
+  await ours();
+  await baseline();
+  let sumOurs = 0;
+  let sumBase = 0;
+  const ratios: number[] = [];
+  for (let pair = 0; pair < pairs; pair++) {
+    let o: number;
+    let b: number;
+    if (pair % 2 === 0) {
+      b = await baseline();
+      o = await ours();
+    } else {
+      o = await ours();
+      b = await baseline();
+    }
+    sumOurs += o;
+    sumBase += b;
+    ratios.push(o / b);
+  }
+  ratios.sort((x, y) => x - y);
+  const mid = Math.floor(pairs / 2);
+  const median = pairs % 2 === 1 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
+  return { ours: sumOurs / pairs, baseline: sumBase / pairs, ratios, median };
+}
