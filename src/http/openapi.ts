@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import swagger from "@fastify/swagger";
 import swaggerUi, { type FastifySwaggerUiOptions } from "@fastify/swagger-ui";
 import type { Services } from "../services.js";
+import { serializeJson } from "./json.js";
 import { SECURITY_SCHEMES, routeSchema } from "./schemas/fastify.js";
 import { healthOps } from "./schemas/health.js";
 
@@ -35,8 +36,9 @@ export function registerOpenApi(app: FastifyInstance, s: Services): void {
   // The schemas are documentation and contract: the routes check their input themselves and answer
   // specific codes (missing_prompt, invalid_size...), where Fastify's ajv would answer one generic error.
   app.setValidatorCompiler(() => () => true);
-  // Plain JSON.stringify, because fast-json-stringify silently drops any field a schema forgot.
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // JSON.stringify, because fast-json-stringify silently drops any field a schema forgot; an answer with
+  // images comes out as bytes (see serializeJson), which Fastify sends as they are.
+  app.setSerializerCompiler(() => serializeJson as (data: unknown) => string);
 
   // @fastify/swagger collects the routes with an onRoute hook. Registered with app.register it would
   // load only at ready(), after buildApp has added its routes, and miss them: so it runs here, at once.

@@ -14,6 +14,7 @@ import {
   signedImageUrl,
   validateGeneration,
 } from "../generation.js";
+import { Base64Bytes } from "../json.js";
 import { routeSchema } from "../schemas/fastify.js";
 import { generateOps } from "../schemas/generate.js";
 
@@ -51,7 +52,7 @@ export function generateRoutes(app: FastifyInstance, s: Services): void {
         image: {
           url: image ? `${baseUrl(s, req)}/v1/images/${image.token}` : null,
           signed_url: image ? signedImageUrl(s, req, image) : null,
-          b64_json: bytes.toString("base64"),
+          b64_json: new Base64Bytes(bytes),
           mime_type: MIME_TYPES[job.output_format],
           expires_at: image ? apiTime(image.expires_at) : null,
         },

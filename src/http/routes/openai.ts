@@ -17,6 +17,7 @@ import {
   submitGeneration,
   validateGeneration,
 } from "../generation.js";
+import { Base64Bytes } from "../json.js";
 import { routeSchema } from "../schemas/fastify.js";
 import { BACKGROUND, MAX_N, QUALITY, RESPONSE_FORMAT, openaiOps } from "../schemas/openai.js";
 
@@ -182,7 +183,7 @@ async function imageEntry(s: Services, req: FastifyRequest, o: Outcome, format: 
     if (!o.image) throw new ApiError("internal_error", "The image of this job was not stored");
     return { url: signedImageUrl(s, req, o.image), revised_prompt: o.job.prompt };
   }
-  return { b64_json: (await outcomeBytes(s, o)).toString("base64"), revised_prompt: o.job.prompt };
+  return { b64_json: new Base64Bytes(await outcomeBytes(s, o)), revised_prompt: o.job.prompt };
 }
 
 /**

@@ -1,0 +1,61 @@
+import { randomBytes } from "node:crypto";
+
+/**
+ * Image bytes that go out as a base64 string in a JSON answer (`b64_json`). Serialized by `serializeJson`,
+ * the base64 is written straight into the answer's bytes; anywhere else (`JSON.stringify`), it is the
+ * base64 string, so the value is right either way.
+ */
+export class Base64Bytes {
+  constructor(readonly bytes: Buffer) {}
+
+  toJSON(): string {
+    return collecting ? `${MARK}${collecting.push(this.bytes) - 1}` : this.bytes.toString("base64");
+  }
+}
+
+// Stands in for each image during `serializeJson`'s JSON.stringify: random per process and never sent, so
+// no request can contain it; JSON.stringify is synchronous, so one list of images at a time is enough.
+const MARK = `b64-${randomBytes(12).toString("hex")}-`;
+let collecting: Buffer[] | undefined;
+
+/**
+ * The JSON of an answer. One with images (`Base64Bytes`) comes out as bytes, with each image's base64
+ * written in place of its marker: JSON.stringify would otherwise scan and copy every 190 KB string of a
+ * 256x256 PNG, and Node encode it again on the way out, about 0.3 ms of a generation's 3. Base64 needs no
+ * escaping in JSON, so the bytes are what JSON.stringify would have given.
+ */
+export function serializeJson(data: unknown): string | Buffer {
+  const images: Buffer[] = [];
+  collecting = images;
+  let text: string;
+  try {
+    text = JSON.stringify(data);
+  } finally {
+    collecting = undefined;
+  }
+  if (images.length === 0) return text;
+  const places = images.map((bytes, i) => {
+    const marker = `"${MARK}${i}"`;
+    const at = text.indexOf(marker);
+    if (at < 0 || text.indexOf(marker, at + 1) >= 0) throw new Error(`image ${i} is not once in the answer`);
+    return { at, end: at + marker.length, b64: bytes.toString("base64") };
+  });
+  places.sort((a, b) => a.at - b.at);
+  // Text, base64, text, ... base64, text: each base64 keeps the quotes of its marker around it.
+  const texts: string[] = [];
+  let from = 0;
+  for (const p of places) {
+    texts.push(text.slice(from, p.at + 1));
+    from = p.end - 1;
+  }
+  texts.push(text.slice(from));
+  const size =
+    texts.reduce((n, t) => n + Buffer.byteLength(t), 0) + places.reduce((n, p) => n + p.b64.length, 0);
+  const out = Buffer.allocUnsafe(size);
+  let offset = out.write(texts[0]!, 0, "utf8");
+  places.forEach((p, i) => {
+    offset += out.write(p.b64, offset, "latin1");
+    offset += out.write(texts[i + 1]!, offset, "utf8");
+  });
+  return out;
+}
