@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 
 /**
  * Image bytes that go out as a base64 string in a JSON answer (`b64_json`). Serialized by `serializeJson`,
- * the base64 is written straight into the answer's bytes; anywhere else (`JSON.stringify`), it is the
- * base64 string, so the value is right either way.
+ * the base64 is written straight into the answer's bytes; by plain `JSON.stringify`, it is the base64
+ * string, so the answer is right either way.
  */
 export class Base64Bytes {
   constructor(readonly bytes: Buffer) {}
@@ -34,12 +34,15 @@ export function serializeJson(data: unknown): string | Buffer {
     collecting = undefined;
   }
   if (images.length === 0) return text;
-  const places = images.map((bytes, i) => {
+  const places = [];
+  for (const [i, bytes] of images.entries()) {
     const marker = `"${MARK}${i}"`;
     const at = text.indexOf(marker);
-    if (at < 0 || text.indexOf(marker, at + 1) >= 0) throw new Error(`image ${i} is not once in the answer`);
-    return { at, end: at + marker.length, b64: bytes.toString("base64") };
-  });
+    // Not there once as a whole string (a toJSON of another value that stringified an image itself, so
+    // that its marker went in escaped): the plain way, which is right whatever the data.
+    if (at < 0 || text.indexOf(marker, at + 1) >= 0) return JSON.stringify(data);
+    places.push({ at, end: at + marker.length, b64: bytes.toString("base64") });
+  }
   places.sort((a, b) => a.at - b.at);
   // Text, base64, text, ... base64, text: each base64 keeps the quotes of its marker around it.
   const texts: string[] = [];

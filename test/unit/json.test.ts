@@ -26,4 +26,13 @@ describe("serializeJson", () => {
     // Plain JSON.stringify of the same answer gives the base64 too.
     expect(JSON.stringify(answer)).toBe(expected);
   });
+
+  it("falls back to plain JSON.stringify when an image's marker went in escaped", () => {
+    const inner = { b64_json: new Base64Bytes(randomBytes(30)) };
+    // A value whose own toJSON stringifies an image: its marker would land inside a string.
+    const odd = { note: { toJSON: () => JSON.stringify(inner) }, image: new Base64Bytes(randomBytes(20)) };
+    const out = serializeJson(odd);
+    expect(out).toBe(JSON.stringify(odd));
+    expect(String(out)).not.toContain("b64-");
+  });
 });
