@@ -312,9 +312,12 @@ class SteppedEngine implements Engine {
   readonly supportsEdit = true;
   readonly maxSourceImages = 2;
   private readonly inner = new LocalEngine();
+  /** When the engine began its last job (Date.now()). */
+  startedAt?: number;
   constructor(private readonly steps: [number, number][]) {}
   async generate(req: EngineRequest): Promise<EngineResult> {
     const start = Date.now();
+    this.startedAt = start;
     for (const [at, p] of this.steps) {
       await sleep(Math.max(0, at - (Date.now() - start)));
       req.onProgress?.(p);
@@ -325,14 +328,14 @@ class SteppedEngine implements Engine {
 
 describe("progress in the job row", () => {
   it("is written once the write interval has passed, with the latest step, and not before", async () => {
-    const srv = await startTestServer({
-      // Two early steps, then nothing until 1.5 s: the row gets the second one when the first interval ends.
-      engine: new SteppedEngine([
-        [0, 0.2],
-        [300, 0.4],
-        [1500, 0.8],
-      ]),
-    });
+    // Two early steps, then nothing until 1.5 s: the row gets the second one when the first interval
+    // (500 ms) ends, and keeps it until the third.
+    const engine = new SteppedEngine([
+      [0, 0.2],
+      [300, 0.4],
+      [1500, 0.8],
+    ]);
+    const srv = await startTestServer({ engine });
     try {
       const t = await srv.tenant("5.00");
       const res = await srv.api(t.key, "POST", "/v1/images/generate", {
@@ -341,19 +344,30 @@ describe("progress in the job row", () => {
         height: 256,
       });
       const { job_id } = (await res.json()) as JobView;
-      const row = async () =>
-        await srv.services.db.kysely
+      // The row, read every 25 ms until the job ends; each reading stamped with when it came back, so a
+      // slow machine can only thin the readings out, never make them wrong.
+      const seen: { at: number; status: string; progress: number }[] = [];
+      for (;;) {
+        const r = await srv.services.db.kysely
           .selectFrom("jobs")
           .select(["status", "progress"])
           .where("id", "=", job_id)
           .executeTakeFirstOrThrow();
-      await sleep(250);
-      // The first steps reached SSE listeners at once, but the row waits out the first interval.
-      expect(await row()).toEqual({ status: "running", progress: 0 });
-      await expect.poll(async () => (await row()).progress, { timeout: 1200, interval: 25 }).toBe(0.4);
-      expect((await row()).status).toBe("running");
-      await expect.poll(async () => (await row()).status, { timeout: 10_000 }).toBe("completed");
-      expect((await row()).progress).toBe(1);
+        seen.push({ at: Date.now(), ...r });
+        if (r.status === "completed") break;
+        await sleep(25);
+      }
+      const since = (at: number) => at - engine.startedAt!;
+      const running = seen.filter((r) => r.status === "running");
+      // The first step never reaches the row on its own: the second came within the first interval.
+      expect(running.map((r) => r.progress)).not.toContain(0.2);
+      // Nothing is written before the interval has passed (the first steps reached SSE listeners at once).
+      for (const r of running) if (since(r.at) < 450) expect(r.progress).toBe(0);
+      // Then the latest step, held until the next one.
+      expect(running.map((r) => r.progress)).toContain(0.4);
+      expect(seen.at(-1)).toMatchObject({ status: "completed", progress: 1 });
+      const values = seen.map((r) => r.progress);
+      expect(values).toEqual([...values].sort((x, y) => x - y));
     } finally {
       await srv.stop();
     }
