@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import http from "node:http";
 import net from "node:net";
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import path from "node:path";
 import { startTestServer, type TestServer } from "../helpers/server.js";
+import type { SharedBufferPool } from "../../src/storage/shared-pool.js";
 
 /**
  * GET /v1/images/{token} sends from pooled shared memory that a worker thread decrypted into: a buffer goes
@@ -159,5 +160,29 @@ describe("image downloads under concurrency", () => {
     expect(res.headers.get("etag")).toBeNull();
     expect(res.headers.get("cache-control")).toBeNull();
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("expired");
+  });
+
+  it("gives the pooled memory back for pipelined downloads whose client hangs up, the queued ones too", async () => {
+    const owner = await srv.tenant();
+    const s = srv.services;
+    const row = await s.images.put(owner.id, "job_pipe", randomBytes(8 * 1024 * 1024), "image/png", 1, 1);
+    await s.db.kysely.insertInto("images").values(row).execute();
+    const pool = (s.images as unknown as { store: { pool: SharedBufferPool } }).store.pool;
+    const acquire = vi.spyOn(pool, "acquire");
+    const release = vi.spyOn(pool, "release");
+    try {
+      const socket = net.connect(Number(new URL(srv.url).port), "127.0.0.1");
+      await new Promise((r) => socket.once("connect", r));
+      socket.on("error", () => undefined);
+      socket.pause(); // reads nothing: the first 8 MiB answer stays in flight, the next two wait behind it
+      const request = `GET /v1/images/${row.token} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${owner.key}\r\n\r\n`;
+      socket.write(request.repeat(3));
+      await expect.poll(() => acquire.mock.calls.length).toBe(3);
+      socket.destroy();
+      await expect.poll(() => release.mock.calls.length).toBe(3);
+    } finally {
+      acquire.mockRestore();
+      release.mockRestore();
+    }
   });
 });

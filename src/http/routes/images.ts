@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services.js";
 import { ApiError } from "../../errors.js";
 import { requireScope } from "../auth.js";
+import { whenClosed } from "../closed.js";
 import { routeSchema } from "../schemas/fastify.js";
 import { imageOps } from "../schemas/images.js";
 
@@ -34,9 +35,9 @@ export function imageRoutes(app: FastifyInstance, s: Services): void {
       // Checked before the bytes are read: a revalidation costs a database row, not a decryption.
       if (req.headers["if-none-match"] === row.etag) return cacheable().code(304).send();
       const plain = await s.images.openShared(row);
-      // The pooled memory goes back once the response is done with it: sent, or the client gone.
-      reply.raw.once("close", plain.release);
-      if (reply.raw.destroyed) plain.release();
+      // The pooled memory goes back once the response is done with it: sent, or the client gone (also
+      // for a pipelined request whose answer was still queued: see whenClosed).
+      whenClosed(reply, plain.release);
       // Fastify sends ArrayBuffer-backed bytes as they are but would serialize shared memory as JSON:
       // a one-chunk stream, with its length given.
       cacheable().header("Content-Type", row.mime_type).header("Content-Length", plain.bytes.length);
