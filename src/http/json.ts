@@ -34,30 +34,27 @@ export function serializeJson(data: unknown): string | Buffer {
     collecting = undefined;
   }
   if (images.length === 0) return text;
-  const places = [];
+  // Text, base64, text, ... base64, text. JSON.stringify meets the images in the order of the text, so
+  // marker i comes after marker i - 1; each base64 keeps the quotes of its marker around it.
+  const texts: string[] = [];
+  const b64s: string[] = [];
+  let from = 0;
   for (const [i, bytes] of images.entries()) {
     const marker = `"${MARK}${i}"`;
     const at = text.indexOf(marker);
-    // Not there once as a whole string (a toJSON of another value that stringified an image itself, so
-    // that its marker went in escaped): the plain way, which is right whatever the data.
-    if (at < 0 || text.indexOf(marker, at + 1) >= 0) return JSON.stringify(data);
-    places.push({ at, end: at + marker.length, b64: bytes.toString("base64") });
-  }
-  places.sort((a, b) => a.at - b.at);
-  // Text, base64, text, ... base64, text: each base64 keeps the quotes of its marker around it.
-  const texts: string[] = [];
-  let from = 0;
-  for (const p of places) {
-    texts.push(text.slice(from, p.at + 1));
-    from = p.end - 1;
+    // Not there once as a whole string, after the one before (a toJSON of another value that stringified
+    // an image itself, so that its marker went in escaped): the plain way, which is right whatever the data.
+    if (at < from || text.includes(marker, at + 1)) return JSON.stringify(data);
+    texts.push(text.slice(from, at + 1));
+    b64s.push(bytes.toString("base64"));
+    from = at + marker.length - 1;
   }
   texts.push(text.slice(from));
-  const size =
-    texts.reduce((n, t) => n + Buffer.byteLength(t), 0) + places.reduce((n, p) => n + p.b64.length, 0);
+  const size = texts.reduce((n, t) => n + Buffer.byteLength(t), 0) + b64s.reduce((n, b) => n + b.length, 0);
   const out = Buffer.allocUnsafe(size);
   let offset = out.write(texts[0]!, 0, "utf8");
-  places.forEach((p, i) => {
-    offset += out.write(p.b64, offset, "latin1");
+  b64s.forEach((b64, i) => {
+    offset += out.write(b64, offset, "latin1");
     offset += out.write(texts[i + 1]!, offset, "utf8");
   });
   return out;
