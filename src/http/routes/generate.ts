@@ -37,7 +37,7 @@ export function generateRoutes(app: FastifyInstance, s: Services): void {
     const { job, image } = outcome;
     serverTiming(reply, outcome);
     const bytes = await outcomeBytes(s, outcome);
-    const tenant = await s.tenants.get(auth.tenantId);
+    const balance = await s.tenants.balance(auth.tenantId);
     const createdAt = apiTime(job.created_at);
     return {
       success: true,
@@ -57,7 +57,7 @@ export function generateRoutes(app: FastifyInstance, s: Services): void {
           expires_at: image ? apiTime(image.expires_at) : null,
         },
         cost: formatMoney(job.cost),
-        remaining_balance: formatMoney(tenant?.available ?? 0),
+        remaining_balance: formatMoney(balance?.available ?? 0),
         created_at: createdAt,
       },
       created_at: createdAt,
