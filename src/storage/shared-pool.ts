@@ -1,10 +1,10 @@
 /**
  * Reusable shared-memory buffers by power-of-two size class, for serving images: a decrypt worker writes
  * the plaintext into one and the socket sends from it (a store without local files also hands the sealed
- * bytes over in one). Nothing of
- * the image is allocated per request on the event loop's heap: a fresh 1 MiB buffer or two per request had
- * V8 marking its whole heap every few dozen requests (the external bytes count towards its old-generation
- * limit), which cut the image route's throughput to a third for as long as the process lived.
+ * bytes over in one). Nothing of the image is allocated per request on the event loop's heap: a fresh
+ * 1 MiB buffer or two per request had V8 marking its whole heap every few dozen requests (the external
+ * bytes count towards its old-generation limit), which cut the image route's throughput to a third for
+ * as long as the process lived.
  *
  * A buffer is handed back only once nothing reads or writes it any more (its worker job ended, its
  * response closed); its next owner overwrites the part it uses before anyone reads it.
