@@ -12,7 +12,15 @@ export interface AuthContext {
   tenantId: string;
   scopes: Set<string>;
   tenant: Tenant;
+  /** The key's replacement once it was rotated: in its grace time it may only generate and read. */
+  replacedBy: string | null;
 }
+
+/**
+ * What a rotated key may still do until its grace ends: the work it was deployed for. Managing keys and
+ * webhooks would let whoever holds a leaked key revoke its replacement, or add an endpoint that outlives it.
+ */
+const GRACE_SCOPES: ReadonlySet<string> = new Set<KeyScope>(["generate", "read"]);
 
 interface CacheEntry {
   /** When it was looked up, on `performance.now()`. */
@@ -94,6 +102,7 @@ export class KeyAuthenticator {
             tenantId: row.tenant_id,
             scopes: new Set(row.scopes.split(",")),
             tenant: row.tenant,
+            replacedBy: row.replaced_by,
           }
         : null;
     const entry = { at: tick, ctx, expiresAt: row?.expires_at ? Date.parse(row.expires_at) : null };
@@ -121,6 +130,12 @@ export class KeyAuthenticator {
 
 export function requireScope(ctx: AuthContext, scope: KeyScope): void {
   if (!ctx.scopes.has(scope)) throw new ApiError("access_denied", `This key lacks the \`${scope}\` scope`);
+  if (ctx.replacedBy !== null && !GRACE_SCOPES.has(scope)) {
+    throw new ApiError(
+      "access_denied",
+      `This key was rotated to ${ctx.replacedBy}: until its grace ends it may only generate and read; use its replacement`,
+    );
+  }
 }
 
 export class AdminAuthenticator {

@@ -263,6 +263,31 @@ describe("self-service keys over HTTP", () => {
     expect(await balance(fresh.api_key)).toBe(200);
   });
 
+  it("in its grace a rotated key generates and reads, but cannot manage keys or webhooks", async () => {
+    const old = await create(a.key, { name: "leaked" });
+    const res = await rotate(old.api_key, { grace_seconds: 600 });
+    expect(res.status).toBe(201);
+    const fresh = ((await res.json()) as { data: Created }).data;
+    expect(await balance(old.api_key)).toBe(200);
+    const gen = await srv.api(old.api_key, "POST", "/v1/generate", { prompt: "a lighthouse", size: "256x256" });
+    expect(gen.status).toBe(200);
+    // Whoever holds a leaked key must not lock out its owner nor leave something behind that outlives it.
+    const refused = [
+      await srv.api(old.api_key, "DELETE", `/v1/keys/${fresh.key.id}`),
+      await srv.api(old.api_key, "GET", "/v1/keys"),
+      await srv.api(old.api_key, "POST", "/v1/webhooks", { url: "https://example.com/hook" }),
+      await srv.api(old.api_key, "POST", "/v1/webhooks/default/secret"),
+      await srv.api(old.api_key, "GET", "/v1/webhooks"),
+    ];
+    for (const r of refused) {
+      const body = (await r.json()) as { error: { code: string; message: string } };
+      expect([r.status, body.error.code]).toEqual([403, "access_denied"]);
+      expect(body.error.message).toContain(fresh.key.id);
+    }
+    expect(await balance(fresh.api_key)).toBe(200);
+    expect((await list(fresh.api_key)).keys.some((k) => k.id === fresh.key.id)).toBe(true);
+  });
+
   it("a key rotated with grace by another process stops within one second of the grace end", async () => {
     const old = await create(a.key, { name: "elsewhere" });
     expect(await balance(old.api_key)).toBe(200); // cached here with no expiry
