@@ -329,12 +329,18 @@ describe("OpenAPI document and reference", () => {
         403,
       );
       await expectDocumented(await call("GET", "/v1/keys", undefined, readOnly), keyOps.list, 403);
-      await expectDocumented(
+      const rotated = await expectDocumented(
         await call("POST", "/v1/keys/rotate", { grace_seconds: 60 }),
         keyOps.rotate,
         201,
       );
-      await expectDocumented(await call("DELETE", `/v1/keys/${made.data.key.id}`), keyOps.revoke, 204);
+      // In its grace the old key no longer manages keys: its replacement does.
+      const successor = rotated.data.api_key as string;
+      await expectDocumented(
+        await call("DELETE", `/v1/keys/${made.data.key.id}`, undefined, successor),
+        keyOps.revoke,
+        204,
+      );
     });
 
     it("administration", async () => {
