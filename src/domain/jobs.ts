@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { Database, ImageRow, Job, JobStatus } from "../db/schema.js";
 import { OPEN_STATUSES } from "../db/schema.js";
 import type { Engine, OutputFormat, SourceImage } from "../engines/types.js";
-import { EngineError, MIME_TYPES } from "../engines/types.js";
+import { EngineError, MIME_TYPES, publicReason } from "../engines/types.js";
 import { untilAborted } from "../engines/shared/abort.js";
 import type { JobQueue, JobRef } from "../queue/types.js";
 import type { SealedStore } from "../storage/envelope.js";
@@ -16,6 +16,9 @@ import { formatMoney } from "./money.js";
 import { capture, hold, release } from "./ledger.js";
 import { sniffFormat } from "./uploads.js";
 import type { ImageService } from "./images.js";
+
+/** A failure the jobs themselves report, in words of their own that a tenant may read. */
+const tenantSafe = (message: string) => new EngineError(message, false, "generation_failed", message);
 
 export interface Idempotency {
   key: string;
@@ -327,7 +330,7 @@ export class JobService {
     const timeout = setTimeout(
       () =>
         controller.abort(
-          new EngineError(`the engine did not finish within ${this.deps.engineTimeoutMs / 1000} s`),
+          tenantSafe(`the engine did not finish within ${this.deps.engineTimeoutMs / 1000} s`),
         ),
       this.deps.engineTimeoutMs,
     );
@@ -382,14 +385,17 @@ export class JobService {
         result.width !== job.width ||
         result.height !== job.height
       ) {
-        throw new EngineError("the engine returned an image of the wrong format or size");
+        throw tenantSafe("the engine returned an image of the wrong format or size");
       }
       await this.complete(job, result.bytes, performance.now() - engineStart);
     } catch (err) {
-      const message = err instanceof EngineError ? err.message : "the engine failed unexpectedly";
-      if (!(err instanceof EngineError)) log.error({ err, jobId: job.id }, "engine error");
+      // The engine's own words go to the operator's log only; the job, its answer and its webhook carry
+      // the public reason.
+      if (err instanceof EngineError) log.warn({ jobId: job.id, reason: err.message }, "generation failed");
+      else log.error({ err, jobId: job.id }, "engine error");
+      const reason = err instanceof EngineError ? publicReason(err) : "the engine failed unexpectedly";
       const code = err instanceof EngineError ? err.code : "generation_failed";
-      await this.fail(job, code, `Image generation failed: ${message}`);
+      await this.fail(job, code, `Image generation failed: ${reason}`);
     } finally {
       clearTimeout(timeout);
       clearTimeout(progressTimer);
@@ -466,7 +472,7 @@ export class JobService {
       return r;
     });
     if (!row) return undefined;
-    this.controllers.get(job.id)?.abort(new EngineError(message));
+    this.controllers.get(job.id)?.abort(tenantSafe(message));
     await this.dropInputs(row);
     this.hooks?.afterCommit(row);
     this.events.emit(job.id, { job: row } satisfies Outcome);
@@ -534,7 +540,7 @@ export class JobService {
     const out: SourceImage[] = [];
     for (let i = 0; i < job.source_images; i++) {
       const sealed = await this.deps.store.get(inputKey(job.id, i));
-      if (!sealed) throw new EngineError("a source image of this job is no longer available");
+      if (!sealed) throw tenantSafe("a source image of this job is no longer available");
       out.push(decodeInput(sealed));
     }
     return out;

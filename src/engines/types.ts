@@ -59,15 +59,27 @@ export interface Engine {
  * Thrown by an engine for a failure the client should see as `generation_failed`. `retryable` failures
  * (connection refused, 5xx, 429, timeout) let the router try the next route; others (a bad workflow, a
  * validation error) would fail the same way anywhere. `code` is `service_unavailable` when no backend
- * could take the job at all.
+ * could take the job at all. The message is for the operator's log: it names engines and quotes what
+ * backends answered (host names, model paths, upstream account ids), so tenants read `publicMessage`
+ * when one is given, and otherwise a summary of the kind of failure (`publicReason`).
  */
 export class EngineError extends Error {
   constructor(
     message: string,
     readonly retryable = false,
     readonly code: "generation_failed" | "service_unavailable" = "generation_failed",
+    readonly publicMessage?: string,
   ) {
     super(message);
     this.name = "EngineError";
   }
+}
+
+/** What a tenant is told of an engine failure (see EngineError). */
+export function publicReason(err: EngineError): string {
+  if (err.publicMessage !== undefined) return err.publicMessage;
+  if (err.code === "service_unavailable") return "no engine is available for this model right now";
+  return err.retryable
+    ? "the backend could not be reached or did not answer in time"
+    : "the backend could not make this image";
 }

@@ -222,11 +222,39 @@ models:
       expect(res.status).toBe(500);
       const body = (await res.json()) as { error: { code: string; message: string } };
       expect(body.error.code).toBe("generation_failed");
-      expect(body.error.message).toMatch(/not a PNG, JPEG or WebP/);
+      expect(body.error.message).toBe("Image generation failed: the backend could not make this image");
     } finally {
       comfy.mode = "ok";
     }
     expect((await srv.services.tenants.get(t.id))!).toMatchObject({ available: 1_000_000, held: 0 });
+  });
+
+  it("tells a tenant why a generation failed without the backend's own words", async () => {
+    const t = await srv.tenant("1.00");
+    const before = comfy.error;
+    // What a real backend puts in its errors: the operator's paths, hosts and accounts.
+    comfy.error = {
+      type: "FileNotFoundError",
+      message: "/srv/gpu-7.internal.corp/models/acme-private.safetensors not found (org-ACME123)",
+    };
+    comfy.mode = "error";
+    try {
+      const res = await srv.api(t.key, "POST", "/v1/images/generate", {
+        prompt: "anything",
+        model: "comfy-model",
+        width: 256,
+        height: 256,
+      });
+      const { job_id } = (await res.json()) as { job_id: string };
+      const job = await srv.services.jobs.waitFor(job_id, 10_000);
+      expect(job?.job.status).toBe("failed");
+      const view = await (await srv.api(t.key, "GET", `/v1/jobs/${job_id}`)).text();
+      expect(view).toContain("Image generation failed: the backend could not make this image");
+      expect(view).not.toMatch(/internal\.corp|acme-private|org-ACME|comfyui|FileNotFound/);
+    } finally {
+      comfy.mode = "ok";
+      comfy.error = before;
+    }
   });
 
   it("answers 503 service_unavailable before any charge when no backend of the model is up", async () => {

@@ -80,7 +80,8 @@ describe("failures are refunded and nothing hangs", () => {
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(res.status).toBe(500);
     expect(body.error.code).toBe("generation_failed");
-    expect(body.error.message).toContain("backend exploded");
+    // The engine's own words are for the operator's log, not the tenant.
+    expect(body.error.message).toBe("Image generation failed: the backend could not make this image");
     const bal = (await (await srv.api(t.key, "GET", "/v1/balance")).json()) as {
       data: { balance: string; total_generations: number };
     };
