@@ -199,8 +199,11 @@ export class JobService {
           })
           .execute();
       }
-      await this.checkAllowance(tx, input);
       const left = await hold(tx, input.tenantId, id, input.cost, now);
+      // Counted after the hold: its UPDATE locks the tenant's row until this transaction ends, so on
+      // PostgreSQL (read committed) the count sees every job of the tenant's earlier submissions. Counted
+      // before it, parallel submissions all counted the same jobs and all passed.
+      if (left !== null) await this.checkAllowance(tx, input);
       if (left === null) {
         const t = await tx
           .selectFrom("tenants")

@@ -33,4 +33,22 @@ describe.each(DIALECTS)("money under concurrency on %s", (dialect) => {
     const bal = (await (await srv.api(t.key, "GET", "/v1/balance")).json()) as { data: { balance: string } };
     expect(bal.data.balance).toBe("0.0000");
   });
+
+  it("40 concurrent job submissions on a daily allowance of 3: exactly 3 are accepted and held", async () => {
+    const t = await srv.tenant("10.00", { daily_image_allowance: 3, max_concurrent: 1000 });
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        srv.api(t.key, "POST", "/v1/images/generate", { prompt: `a kite ${i}`, width: 256, height: 256 }),
+      ),
+    );
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 202)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(37);
+    const jobs = await srv.services.db.kysely
+      .selectFrom("jobs")
+      .select("id")
+      .where("tenant_id", "=", t.id)
+      .execute();
+    expect(jobs).toHaveLength(3);
+  });
 });
