@@ -1,7 +1,7 @@
 import pino, { type DestinationStream, type Logger } from "pino";
 import type { Config } from "./config.js";
 import { loadSecrets, type Secrets } from "./secrets.js";
-import { openDatabase, migrate, type Db } from "./db/connect.js";
+import { claimPostgres, openDatabase, migrate, type Db } from "./db/connect.js";
 import { systemClock, type Clock } from "./clock.js";
 import { Catalog } from "./domain/catalog.js";
 import { TenantRepo } from "./domain/tenants.js";
@@ -75,16 +75,26 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const log = opts.log ?? createLogger(config);
   const clock = opts.clock ?? systemClock;
   const secrets = loadSecrets(config);
+  const claim =
+    config.databaseUrl === undefined
+      ? undefined
+      : await claimPostgres(config.databaseUrl, (err) =>
+          log.error({ err }, "the connection holding this process's claim on the database was lost"),
+        );
   const db = openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     onIdleError: (err) => log.warn({ err }, "an idle database connection was closed by the server"),
   });
+  const closeDb = async () => {
+    await db.close();
+    await claim?.release();
+  };
   try {
     await migrate(db);
   } catch (err) {
-    // Let go of the database (and SQLite's exclusive lock on it) before reporting the failure.
-    await db.close().catch(() => undefined);
+    // Let go of the database (and the lock on it) before reporting the failure.
+    await closeDb().catch(() => undefined);
     throw err;
   }
   if (config.redisUrl) log.warn("REDIS_URL is set, but this version keeps its queue and limits in-process");
@@ -151,7 +161,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       router.close();
       await webhooks.stop();
       await store.close();
-      await db.close();
+      await closeDb();
     },
   };
   return services;

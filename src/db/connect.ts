@@ -95,6 +95,49 @@ export function openDatabase(opts: {
   };
 }
 
+/** The advisory lock's key: "zekr" and 1, two int4s, so that other applications' keys are unlikely to meet it. */
+const PG_LOCK = [0x7a656b72, 1] as const;
+/** How long a start waits for the lock (a restart that overlaps its predecessor's shutdown), as on SQLite. */
+const PG_LOCK_WAIT_MS = 2000;
+
+/**
+ * On PostgreSQL, one process per database, as SQLite's exclusive lock gives the embedded default: the
+ * queue and the limits of this version live in the process, and recovery at start re-queues or fails the
+ * `running` jobs it finds, which would be another live process's (their engines run twice, their waiters
+ * are never told). A session-level advisory lock, on a connection of its own held for the process's life.
+ */
+export async function claimPostgres(
+  databaseUrl: string,
+  onError: (err: Error) => void,
+): Promise<{ release(): Promise<void> }> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  // A dropped connection (a server restart) loses the lock; the process goes on, as it would on SQLite
+  // had its file been taken away, and says so.
+  client.on("error", onError);
+  await client.connect();
+  try {
+    const until = performance.now() + PG_LOCK_WAIT_MS;
+    for (;;) {
+      const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1, $2) AS ok", [
+        ...PG_LOCK,
+      ]);
+      if (rows[0]?.ok) break;
+      if (performance.now() > until) {
+        throw new Error(
+          "DATABASE_URL's database is in use by another Zekron process: this version runs one process " +
+            "per database (stop the other one first)",
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw err;
+  }
+  // Ending the session releases its advisory locks.
+  return { release: () => client.end() };
+}
+
 /**
  * A look-up by one value, for the request path: the query is compiled once, here (building it cost more
  * than running it), and each call runs it through `db.first` with the value as its one parameter, giving

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { rmSync } from "node:fs";
-import { DIALECTS, tenantRepoFixture, tempDir, type TestDb } from "../helpers/db.js";
+import { DIALECTS, createPgDatabase, tenantRepoFixture, tempDir, type TestDb } from "../helpers/db.js";
 import { createServer, type AddressInfo } from "node:net";
 import { openDatabase } from "../../src/db/connect.js";
 import { loadConfig } from "../../src/config.js";
 import { startServer } from "../../src/server.js";
+import { createServices } from "../../src/services.js";
 import { TenantRepo } from "../../src/domain/tenants.js";
 
 const NOW = Date.parse("2026-06-01T00:00:00Z");
@@ -99,6 +100,33 @@ describe("the embedded database", () => {
     } finally {
       taken.close();
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a PostgreSQL database", () => {
+  it("serves one process at a time: a second start on it stops with a clear error, and starts once the first has gone", async () => {
+    const pgdb = await createPgDatabase();
+    const dirs = [tempDir(), tempDir(), tempDir()];
+    const config = (dataDir: string) =>
+      loadConfig({
+        LOG_LEVEL: "silent",
+        ZEKRON_DATA_DIR: dataDir,
+        ZEKRON_DEMO_TENANT: "false",
+        DATABASE_URL: pgdb.url,
+      });
+    try {
+      const first = await createServices(config(dirs[0]!));
+      // Recovery at start would take the first process's running jobs: the second must not get that far.
+      await expect(createServices(config(dirs[1]!))).rejects.toThrow(
+        /database is in use by another Zekron process/,
+      );
+      await first.close();
+      const again = await createServices(config(dirs[2]!));
+      await again.close();
+    } finally {
+      await pgdb.drop();
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
     }
   });
 });
