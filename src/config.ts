@@ -1,3 +1,4 @@
+import { existsSync, statSync } from "node:fs";
 import { z } from "zod";
 import { defaultEngineSetup, loadEngineSetup, type EngineSetup } from "./configfile.js";
 
@@ -28,7 +29,13 @@ const EnvSchema = z.object({
   PORT: int(0, 65535).default(8080),
   HOST: z.string().min(1).default("0.0.0.0"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  ZEKRON_DATA_DIR: z.string().min(1).default("./data"),
+  ZEKRON_DATA_DIR: z
+    .string()
+    .min(1)
+    .refine((v) => !existsSync(v) || statSync(v).isDirectory(), {
+      message: "must be a directory (this path is a file)",
+    })
+    .default("./data"),
   ZEKRON_ADMIN_TOKEN: z.string().min(16, { message: "must be at least 16 characters" }).optional(),
   ZEKRON_MASTER_KEY: z
     .string()
@@ -37,6 +44,8 @@ const EnvSchema = z.object({
     })
     .optional(),
   ZEKRON_PUBLIC_URL: url(["http:", "https:"])
+    // Every URL in an answer is this plus a path: a query or a fragment would end up in the middle.
+    .refine((v) => !/[?#]/.test(v), { message: "must not have a query or a fragment" })
     .transform((v) => v.replace(/\/+$/, ""))
     .optional(),
   DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),

@@ -6,6 +6,9 @@ import { ConfigError, loadConfig } from "../../src/config.js";
 import { decodeBase64, sniffFormat } from "../../src/domain/uploads.js";
 import { open, seal } from "../../src/storage/envelope.js";
 import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { tempDir } from "../helpers/db.js";
 
 describe("API keys", () => {
   it("have the documented format and a checksum that catches typos", () => {
@@ -81,6 +84,22 @@ describe("configuration", () => {
         ),
       ).toBe(true);
     }
+  });
+
+  it("refuses a data dir that is a file, and a public URL with a query or fragment", () => {
+    const file = path.join(tempDir(), "not-a-dir");
+    writeFileSync(file, "x");
+    expect(() => loadConfig({ ZEKRON_DATA_DIR: file })).toThrow(
+      "Invalid setting ZEKRON_DATA_DIR: must be a directory (this path is a file)",
+    );
+    for (const bad of ["https://x.example/base?q=1", "https://x.example/#top"]) {
+      expect(() => loadConfig({ ZEKRON_PUBLIC_URL: bad })).toThrow(
+        "Invalid setting ZEKRON_PUBLIC_URL: must not have a query or a fragment",
+      );
+    }
+    expect(loadConfig({ ZEKRON_PUBLIC_URL: "https://x.example/zekron/" }).publicUrl).toBe(
+      "https://x.example/zekron",
+    );
   });
 });
 
