@@ -194,11 +194,23 @@ describe("async jobs", () => {
   });
 
   it("GET /v1/usage reports today's and this month's images and spend", async () => {
-    const u = (await (await srv.api(a.key, "GET", "/v1/usage")).json()) as { data: Record<string, any> };
+    const u = (await (await srv.api(a.key, "GET", "/v1/usage")).json()) as Record<string, any>;
     expect(u.data.today.images).toBeGreaterThan(0);
     expect(u.data.month.images).toBeGreaterThanOrEqual(u.data.today.images);
     expect(u.data.limits).toMatchObject({ requests_per_minute: 100000, max_concurrent: 100 });
     expect(u.data.allowances).toEqual({ daily_images: null, monthly_images: null });
+    // Seed 002's fields, where its clients read them.
+    expect(u).toMatchObject({
+      images_used: u.data.month.images,
+      images_overage: 0,
+      overage_charged_cents: 0,
+      base_images_allowance: null,
+      month_start: u.data.month.month_start,
+    });
+    await srv.admin("PATCH", `/admin/v1/tenants/${a.id}`, { monthly_image_allowance: 1000 });
+    const again = (await (await srv.api(a.key, "GET", "/v1/usage")).json()) as Record<string, any>;
+    expect(again.base_images_allowance).toBe(1000);
+    await srv.admin("PATCH", `/admin/v1/tenants/${a.id}`, { monthly_image_allowance: null });
   });
 
   it("tenant B gets 404 on tenant A's jobs and events, and cannot cancel them", async () => {

@@ -132,11 +132,12 @@ export function usageRoutes(app: FastifyInstance, s: Services): void {
       since(month),
       s.tenants.get(auth.tenantId),
     ]);
+    const monthStart = month.toISOString().slice(0, 10);
     return {
       success: true,
       data: {
         today: { ...today, date: day.toISOString().slice(0, 10) },
-        month: { ...thisMonth, month_start: month.toISOString().slice(0, 10) },
+        month: { ...thisMonth, month_start: monthStart },
         balance: formatMoney(tenant!.available),
         allowances: {
           daily_images: tenant!.daily_image_allowance,
@@ -147,6 +148,11 @@ export function usageRoutes(app: FastifyInstance, s: Services): void {
           max_concurrent: tenant!.max_concurrent ?? s.config.maxConcurrent,
         },
       },
+      images_used: thisMonth.images,
+      images_overage: 0,
+      overage_charged_cents: 0,
+      base_images_allowance: tenant!.monthly_image_allowance,
+      month_start: monthStart,
     };
   });
 }

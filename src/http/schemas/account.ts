@@ -84,18 +84,33 @@ export const UsageResponse = ok(
     }),
     limits: z.strictObject({ requests_per_minute: Count, max_concurrent: Count }),
   }),
-).meta({
-  example: {
-    success: true,
-    data: {
-      today: { images: 3, spent: "0.0768", date: "2026-06-01" },
-      month: { images: 12, spent: "0.3072", month_start: "2026-06-01" },
-      balance: "9.6928",
-      allowances: { daily_images: 500, monthly_images: null },
-      limits: { requests_per_minute: 60, max_concurrent: 5 },
+)
+  // Seed 002's own fields for its route, beside ours (its clients read them at the top level). Images
+  // are prepaid here, so there is no overage.
+  .extend({
+    images_used: Count.describe("Images completed this UTC month (seed 002)"),
+    images_overage: z.literal(0).describe("Always 0: images are prepaid from the balance"),
+    overage_charged_cents: z.literal(0).describe("Always 0: images are prepaid from the balance"),
+    base_images_allowance: Count.nullable().describe("The monthly image allowance; null: none"),
+    month_start: z.string().describe("First day of the UTC month, YYYY-MM-DD (seed 002)"),
+  })
+  .meta({
+    example: {
+      success: true,
+      data: {
+        today: { images: 3, spent: "0.0768", date: "2026-06-01" },
+        month: { images: 12, spent: "0.3072", month_start: "2026-06-01" },
+        balance: "9.6928",
+        allowances: { daily_images: 500, monthly_images: null },
+        limits: { requests_per_minute: 60, max_concurrent: 5 },
+      },
+      images_used: 12,
+      images_overage: 0,
+      overage_charged_cents: 0,
+      base_images_allowance: null,
+      month_start: "2026-06-01",
     },
-  },
-});
+  });
 export type UsageResponse = z.infer<typeof UsageResponse>;
 
 export const accountOps = {
