@@ -58,6 +58,15 @@ describe("Zekron v1 routes over HTTP (embedded default)", () => {
       price: { min: "0.0250", max: "0.0290" },
     });
     expect(body.data[1]!.sizes).not.toContain("2048x2048");
+    // One model by id or alias, as OpenAI's models.retrieve asks for it.
+    const one = await srv.api(key, "GET", "/v1/models/zekron-image-1:image-preview");
+    expect(one.status).toBe(200);
+    expect(await one.json()).toEqual(body.data[0]);
+    const none = await srv.api(key, "GET", "/v1/models/gpt-9");
+    expect([none.status, ((await none.json()) as { error: { code: string } }).error.code]).toEqual([
+      404,
+      "not_found",
+    ]);
   });
 
   it("generates an image with seed 000's response shape and charges it", async () => {

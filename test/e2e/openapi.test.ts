@@ -248,6 +248,8 @@ describe("OpenAPI document and reference", () => {
       await expectDocumented(await api("GET", "/v1/generations?limit=500"), accountOps.generations, 400);
       await expectDocumented(await api("GET", "/v1/usage"), accountOps.usage, 200);
       await expectDocumented(await api("GET", "/v1/models"), modelOps.list, 200);
+      await expectDocumented(await api("GET", "/v1/models/zekron-flash"), modelOps.get, 200);
+      await expectDocumented(await api("GET", "/v1/models/nope"), modelOps.get, 404);
     });
 
     it("jobs", async () => {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MODEL_STATUSES, Money, Size } from "./common.js";
+import { MODEL_STATUSES, Money, Size, idParam } from "./common.js";
 import type { Operation } from "./operation.js";
 import { ALL_SIZES } from "../../domain/catalog.js";
 
@@ -49,5 +49,16 @@ export const modelOps = {
     auth: { key: "read" },
     responses: { 200: { description: "The models", schema: ModelList } },
     errors: [],
+  },
+  get: {
+    operationId: "getModel",
+    summary: "One model",
+    description:
+      "A model of the catalog by its id or an alias, in the list's shape (OpenAI's `models.retrieve`).",
+    tags: ["Models"],
+    auth: { key: "read" },
+    params: idParam("A model id or alias", "zekron-image-1"),
+    responses: { 200: { description: "The model", schema: Model } },
+    errors: ["not_found"],
   },
 } satisfies Record<string, Operation>;
