@@ -158,12 +158,13 @@ export async function pairedRatio(
   pairs: number,
   ours: () => Promise<number>,
   baseline: () => Promise<number>,
-): Promise<{ ours: number; baseline: number; ratios: number[]; median: number }> {
+): Promise<{ ours: number; baseline: number; baselines: number[]; ratios: number[]; median: number }> {
   await ours();
   await baseline();
   let sumOurs = 0;
   let sumBase = 0;
   const ratios: number[] = [];
+  const baselines: number[] = [];
   for (let pair = 0; pair < pairs; pair++) {
     let o: number;
     let b: number;
@@ -176,10 +177,11 @@ export async function pairedRatio(
     }
     sumOurs += o;
     sumBase += b;
+    baselines.push(b);
     ratios.push(o / b);
   }
   ratios.sort((x, y) => x - y);
   const mid = Math.floor(pairs / 2);
   const median = pairs % 2 === 1 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
-  return { ours: sumOurs / pairs, baseline: sumBase / pairs, ratios, median };
+  return { ours: sumOurs / pairs, baseline: sumBase / pairs, baselines, ratios, median };
 }
