@@ -147,6 +147,10 @@ describe("image downloads under concurrency", () => {
     expect(full.headers.get("content-length")).toBe(String(mine.bytes.length));
     expect(full.headers.get("content-type")).toBe("image/png");
     expect(Buffer.from(await full.arrayBuffer()).equals(mine.bytes)).toBe(true);
+    const head = await srv.api(keys.a, "HEAD", `/v1/images/${mine.token}`);
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-length")).toBe(String(mine.bytes.length));
+    expect((await head.arrayBuffer()).byteLength).toBe(0);
   });
 
   it("an image whose bytes are gone answers 410 without the image's caching headers", async () => {
