@@ -39,6 +39,12 @@ export interface WebhookDeps {
  */
 export class WebhookService {
   private timer?: NodeJS.Timeout;
+  /**
+   * Jobs whose terminal transaction wrote deliveries, until it commits. An id stays only when the commit
+   * itself failed after the rows were written: the poll then finds nothing of it, and the id is dropped
+   * with the next terminal transition of that job, or never (a few bytes).
+   */
+  private readonly outboxed = new Set<string>();
   private running = false;
   private again = false;
   private stopped = true;
@@ -181,10 +187,16 @@ export class WebhookService {
         })),
       )
       .execute();
+    this.outboxed.add(job.id);
   }
 
-  afterCommit(_job: Job): void {
-    this.wake();
+  /**
+   * Delivers at once what the job's transaction queued. A job that queued nothing (most: a tenant without
+   * endpoints) wakes nothing: the dispatcher's look-up of due deliveries ran after every job, on the
+   * generation's path, holding SQLite's connection while the waiting request read the balance.
+   */
+  afterCommit(job: Job): void {
+    if (this.outboxed.delete(job.id)) this.wake();
   }
 
   private async payload(tx: Kysely<Database>, job: Job, event: WebhookEvent) {
