@@ -144,11 +144,7 @@ export function buildApp(s: Services): FastifyInstance {
     done();
   });
 
-  app.setErrorHandler((err: FastifyError | ApiError, req, reply) =>
-    sendError(s, req, reply, toApiError(err, req)),
-  );
-
-  app.setNotFoundHandler((req, reply) => {
+  const notFound = (req: FastifyRequest, reply: FastifyReply) => {
     const path = req.url.split("?")[0]!;
     const allowed = (["GET", "POST", "PUT", "PATCH", "DELETE"] as const).filter((m) => routes.find(m, path));
     if (allowed.length > 0) {
@@ -164,7 +160,15 @@ export function buildApp(s: Services): FastifyInstance {
       );
     }
     return sendError(s, req, reply, new ApiError("not_found", `No route ${req.method} ${path}`));
-  });
+  };
+
+  // A request without a route still has its body parsed before the not-found handler runs: whatever went
+  // wrong with that body, the answer is that the route does not exist.
+  app.setErrorHandler((err: FastifyError | ApiError, req, reply) =>
+    req.is404 ? notFound(req, reply) : sendError(s, req, reply, toApiError(err, req)),
+  );
+
+  app.setNotFoundHandler(notFound);
 
   registerOpenApi(app, s);
   registerRoutes(app, s);

@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+
+interface ErrorBody {
+  success: false;
+  error: { code: string; message: string };
+}
+
+async function codeOf(res: Response): Promise<[number, string]> {
+  const body = (await res.json()) as ErrorBody;
+  return [res.status, body.error.code];
+}
+
+/** The edges of the HTTP layer: routing, bodies, framework errors, headers. */
+describe("HTTP edges", () => {
+  let srv: TestServer;
+  let key: string;
+  beforeAll(async () => {
+    srv = await startTestServer();
+    ({ key } = await srv.tenant("10.00"));
+  });
+  afterAll(() => srv.stop());
+
+  /** What `curl -X <method> $ZK<path> -d <body>` sends: a form-encoded label, whatever the body is. */
+  const curlD = (method: string, path: string, body: string, type = "application/x-www-form-urlencoded") =>
+    fetch(srv.url + path, {
+      method,
+      headers: { authorization: `Bearer ${key}`, "content-type": type },
+      body,
+    });
+
+  it("answers 404 for an unknown route and 405 for a wrong method, whatever the body", async () => {
+    for (const [body, type] of [
+      ["x", undefined],
+      ["{not json", "application/json"],
+      ["x", "text/plain"],
+      ["x", "not a media type"],
+    ] as const) {
+      expect(await codeOf(await curlD("POST", "/v1/nope", body, type))).toEqual([404, "not_found"]);
+      const wrong = await curlD("POST", "/v1/balance", body, type);
+      expect(wrong.headers.get("allow")).toBe("GET");
+      expect(await codeOf(wrong)).toEqual([405, "method_not_allowed"]);
+    }
+    const big = "x".repeat(srv.services.config.bodyLimitBytes + 1);
+    expect(await codeOf(await curlD("POST", "/v1/nope", big))).toEqual([404, "not_found"]);
+  });
+});
