@@ -8,6 +8,7 @@ import Fastify, {
 } from "fastify";
 import FindMyWay, { type HTTPMethod } from "find-my-way";
 import { randomBytes } from "node:crypto";
+import secureJsonParse from "secure-json-parse";
 import type { Services } from "../services.js";
 import { ApiError, errorBody, errorReference, openaiErrorBody } from "../errors.js";
 import type { KeyScope } from "../domain/apikeys.js";
@@ -62,10 +63,13 @@ export function buildApp(s: Services): FastifyInstance {
     for (const m of [r.method].flat()) routes.on(m as HTTPMethod, r.url, () => undefined);
   });
 
-  // curl -d sends form encoding by default; every body here is JSON, whatever its label says.
+  // curl -d sends form encoding by default; every body here is JSON, whatever its label says: one parser for
+  // all labels (Fastify's own would take application/json and text/plain), refusing __proto__ and
+  // constructor.prototype keys as Fastify's JSON parser does.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => {
     try {
-      done(null, (body as string).length === 0 ? undefined : JSON.parse(body as string));
+      done(null, (body as string).length === 0 ? undefined : secureJsonParse(body as string));
     } catch {
       done(new ApiError("invalid_json", "The request body is not valid JSON"), undefined);
     }

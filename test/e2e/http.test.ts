@@ -44,4 +44,23 @@ describe("HTTP edges", () => {
     const big = "x".repeat(srv.services.config.bodyLimitBytes + 1);
     expect(await codeOf(await curlD("POST", "/v1/nope", big))).toEqual([404, "not_found"]);
   });
+
+  it("reads every body as JSON whatever its label, and refuses __proto__ and constructor.prototype alike", async () => {
+    const prompt = { prompt: "a red kite", size: "256x256" };
+    for (const type of ["text/plain", "text/plain; charset=utf-8", "application/x-www-form-urlencoded"]) {
+      const res = await curlD("POST", "/v1/generate", JSON.stringify(prompt), type);
+      expect(res.status).toBe(200);
+    }
+    for (const poisoned of [
+      '{"prompt":"a red kite","size":"256x256","__proto__":{"admin":true}}',
+      '{"prompt":"a red kite","size":"256x256","constructor":{"prototype":{"admin":true}}}',
+    ]) {
+      for (const type of ["application/json", "application/x-www-form-urlencoded", "text/plain"]) {
+        expect(await codeOf(await curlD("POST", "/v1/generate", poisoned, type))).toEqual([
+          400,
+          "invalid_json",
+        ]);
+      }
+    }
+  });
 });
