@@ -39,6 +39,24 @@ const RATE_WINDOW_MS = 60_000;
 // Request ids: a random per-process prefix and a counter, unique without a random draw per request.
 const REQ_PREFIX = randomBytes(4).toString("hex");
 let reqCounter = 0;
+// Far deeper than any request of this API needs; code that recurses over a body (JSON.stringify, for an
+// Idempotency-Key's hash) would overflow the stack on the hundreds of thousands of levels JSON.parse reads.
+const MAX_JSON_DEPTH = 64;
+
+/** Walked level by level, without recursion: a body too deep to recurse over is what it looks for. */
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  let level = value !== null && typeof value === "object" ? [value] : [];
+  for (let depth = 1; level.length > 0; depth++) {
+    if (depth > max) return true;
+    const next: object[] = [];
+    for (const node of level) {
+      for (const child of Object.values(node))
+        if (child !== null && typeof child === "object") next.push(child);
+    }
+    level = next;
+  }
+  return false;
+}
 
 export function buildApp(s: Services): FastifyInstance {
   const app = Fastify({
@@ -68,11 +86,19 @@ export function buildApp(s: Services): FastifyInstance {
   // constructor.prototype keys as Fastify's JSON parser does.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => {
+    let value: unknown;
     try {
-      done(null, (body as string).length === 0 ? undefined : secureJsonParse(body as string));
+      value = (body as string).length === 0 ? undefined : secureJsonParse(body as string);
     } catch {
-      done(new ApiError("invalid_json", "The request body is not valid JSON"), undefined);
+      return done(new ApiError("invalid_json", "The request body is not valid JSON"), undefined);
     }
+    if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
+      return done(
+        new ApiError("invalid_json", `The request body is nested more than ${MAX_JSON_DEPTH} levels deep`),
+        undefined,
+      );
+    }
+    done(null, value);
   });
 
   // Authentication and limits, in the same turn of the event loop when every step can answer at once (a

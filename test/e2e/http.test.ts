@@ -63,4 +63,16 @@ describe("HTTP edges", () => {
       }
     }
   });
+
+  it("refuses an absurdly nested body with 400 invalid_json, and takes a reasonably nested one", async () => {
+    const nested = (levels: number) =>
+      `{"prompt":"a red kite","size":"256x256","extra":${"[".repeat(levels - 1)}${"]".repeat(levels - 1)}}`;
+    for (const path of ["/v1/generate", "/v1/images/generate"]) {
+      const deep = await srv.api(key, "POST", path, nested(200_000), { "idempotency-key": `deep-${path}` });
+      const [status, code] = await codeOf(deep);
+      expect([status, code]).toEqual([400, "invalid_json"]);
+    }
+    const fine = await srv.api(key, "POST", "/v1/generate", nested(64), { "idempotency-key": "nested-64" });
+    expect(fine.status).toBe(200);
+  });
 });
