@@ -10,7 +10,7 @@ import FindMyWay, { type HTTPMethod } from "find-my-way";
 import { randomBytes } from "node:crypto";
 import secureJsonParse from "secure-json-parse";
 import type { Services } from "../services.js";
-import { ApiError, errorBody, errorReference, openaiErrorBody } from "../errors.js";
+import { ApiError, errorBody, errorReference, openaiErrorBody, type ErrorCode } from "../errors.js";
 import type { KeyScope } from "../domain/apikeys.js";
 import { presentedKey, requireScope, type AuthContext } from "./auth.js";
 import { andThen, settle, type MaybePromise } from "../maybe.js";
@@ -34,6 +34,7 @@ declare module "fastify" {
   }
 }
 
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const RATE_WINDOW_MS = 60_000;
 // Request ids: a random per-process prefix and a counter, unique without a random draw per request.
@@ -73,13 +74,37 @@ export function buildApp(s: Services): FastifyInstance {
         ? given
         : `req_${REQ_PREFIX}${(++reqCounter).toString(36)}`;
     },
+    // A path the router cannot read (a bad %-escape, a parameter over its length): our envelope, not
+    // Fastify's own.
+    frameworkErrors: (err, req, reply) => {
+      reply.header("X-Request-Id", req.id);
+      return sendError(s, req, reply, toApiError(err, req));
+    },
   });
 
-  // A shadow router answers "is there a route for this path under another method?" for 405s.
+  // A shadow router answers "is there a route for this path under another method?" for 405s. A path that is
+  // exactly a static route's belongs to that route alone: GET /v1/images/generations is a wrong method on
+  // the OpenAI route, not an image token, though GET /v1/images/:token would take it.
   const routes = FindMyWay();
+  const staticRoutes = new Map<string, Set<string>>();
   app.addHook("onRoute", (r) => {
-    for (const m of [r.method].flat()) routes.on(m as HTTPMethod, r.url, () => undefined);
+    for (const m of [r.method].flat()) {
+      routes.on(m as HTTPMethod, r.url, () => undefined);
+      if (!/[:*]/.test(r.url)) staticRoutes.set(r.url, (staticRoutes.get(r.url) ?? new Set()).add(m));
+    }
   });
+  const allowedOn = (path: string): string[] => {
+    const exact = staticRoutes.get(path);
+    return METHODS.filter((m) => (exact ? exact.has(m) : routes.find(m, path) !== null));
+  };
+  const methodNotAllowed = (req: FastifyRequest, reply: FastifyReply, path: string) => {
+    const allowed = allowedOn(path);
+    reply.header("Allow", allowed.join(", "));
+    return new ApiError(
+      "method_not_allowed",
+      `${req.method} is not allowed on ${path}; use ${allowed.join(", ")}`,
+    );
+  };
 
   // curl -d sends form encoding by default; every body here is JSON, whatever its label says: one parser for
   // all labels (Fastify's own would take application/json and text/plain), refusing __proto__ and
@@ -106,7 +131,12 @@ export function buildApp(s: Services): FastifyInstance {
   app.addHook("onRequest", (req, reply, done) => settle(() => admit(req, reply), done));
   const admit = (req: FastifyRequest, reply: FastifyReply): MaybePromise<void> => {
     reply.header("X-Request-Id", req.id);
-    const cfg = req.routeOptions.config;
+    const route = req.routeOptions;
+    if (route.url !== undefined && /[:*]/.test(route.url)) {
+      const path = req.url.split("?")[0]!;
+      if (staticRoutes.get(path)?.has(req.method) === false) throw methodNotAllowed(req, reply, path);
+    }
+    const cfg = route.config;
     if (cfg.auth === "admin") return s.admin.check(presentedKey(req));
     if (
       cfg.auth === "image" &&
@@ -176,19 +206,10 @@ export function buildApp(s: Services): FastifyInstance {
 
   const notFound = (req: FastifyRequest, reply: FastifyReply) => {
     const path = req.url.split("?")[0]!;
-    const allowed = (["GET", "POST", "PUT", "PATCH", "DELETE"] as const).filter((m) => routes.find(m, path));
-    if (allowed.length > 0) {
-      reply.header("Allow", allowed.join(", "));
-      return sendError(
-        s,
-        req,
-        reply,
-        new ApiError(
-          "method_not_allowed",
-          `${req.method} is not allowed on ${path}; use ${allowed.join(", ")}`,
-        ),
-      );
-    }
+    // Under its own method the path has a route that found nothing (a missing file under /docs/static/*).
+    const routed = routes.find(req.method as HTTPMethod, path) !== null;
+    if (!routed && allowedOn(path).length > 0)
+      return sendError(s, req, reply, methodNotAllowed(req, reply, path));
     return sendError(s, req, reply, new ApiError("not_found", `No route ${req.method} ${path}`));
   };
 
@@ -205,6 +226,17 @@ export function buildApp(s: Services): FastifyInstance {
   return app;
 }
 
+const FRAMEWORK_CODES: Partial<Record<number, ErrorCode>> = {
+  401: "unauthorized",
+  403: "access_denied",
+  404: "not_found",
+  405: "method_not_allowed",
+  413: "payload_too_large",
+  // A path parameter longer than any id.
+  414: "not_found",
+  415: "invalid_json",
+};
+
 function toApiError(err: FastifyError | ApiError, req: FastifyRequest): ApiError {
   if (err instanceof ApiError) return err;
   switch (err.code) {
@@ -218,6 +250,12 @@ function toApiError(err: FastifyError | ApiError, req: FastifyRequest): ApiError
   }
   if (err instanceof SyntaxError) return new ApiError("invalid_json", "The request body is not valid JSON");
   if (err.validation) return new ApiError("invalid_parameter", err.message);
+  // Fastify's and its plugins' own refusals of a request (a bad URL, a path out of the static root) say
+  // what was wrong with it; only theirs, not an engine's or a driver's error that happens to carry a status.
+  const status = err.statusCode;
+  if (err.code?.startsWith("FST_") && status !== undefined && status >= 400 && status < 500) {
+    return new ApiError(FRAMEWORK_CODES[status] ?? "invalid_parameter", err.message);
+  }
   req.log.error({ err }, "unhandled error");
   return new ApiError("internal_error", "An internal error occurred");
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "node:net";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 interface ErrorBody {
@@ -9,6 +10,32 @@ interface ErrorBody {
 async function codeOf(res: Response): Promise<[number, string]> {
   const body = (await res.json()) as ErrorBody;
   return [res.status, body.error.code];
+}
+
+/** A GET with its path sent exactly as given, over HTTP/1.0 when asked, with these raw header lines. */
+function rawGet(
+  base: string,
+  path: string,
+  opts: { version?: "1.0" | "1.1"; headers?: string[] } = {},
+): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => {
+      const head = [
+        `GET ${path} HTTP/${opts.version ?? "1.1"}`,
+        ...(opts.headers ?? [`Host: ${hostname}:${port}`]),
+      ];
+      socket.write(`${[...head, "Connection: close"].join("\r\n")}\r\n\r\n`);
+    });
+    const chunks: Buffer[] = [];
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    socket.on("error", reject);
+    socket.on("end", () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      const at = text.indexOf("\r\n\r\n");
+      resolve({ status: Number(text.split(" ")[1]), body: text.slice(at + 4) });
+    });
+  });
 }
 
 /** The edges of the HTTP layer: routing, bodies, framework errors, headers. */
@@ -74,5 +101,45 @@ describe("HTTP edges", () => {
     }
     const fine = await srv.api(key, "POST", "/v1/generate", nested(64), { "idempotency-key": "nested-64" });
     expect(fine.status).toBe(200);
+  });
+
+  it("answers the framework's refusals in our envelope with the code of their status", async () => {
+    // Fastify's own shape (no `success`) would fail codeOf; the request id comes back as on any answer.
+    const badUrl = await srv.api(key, "GET", "/v1/jobs/%zz");
+    expect(badUrl.headers.get("x-request-id")).toMatch(/^req_/);
+    expect(await codeOf(badUrl)).toEqual([400, "invalid_parameter"]);
+    expect(await codeOf(await srv.api(key, "GET", `/v1/jobs/job_${"a".repeat(200)}`))).toEqual([
+      404,
+      "not_found",
+    ]);
+    // Sent as written: fetch would resolve the %2e%2e.
+    const outside = await rawGet(srv.url, "/docs/static/%2e%2e/package.json");
+    expect([outside.status, (JSON.parse(outside.body) as ErrorBody).error.code]).toEqual([
+      403,
+      "access_denied",
+    ]);
+    // A route of its own method that finds nothing is a 404, not "GET is not allowed; use GET".
+    expect(await codeOf(await fetch(`${srv.url}/docs/static/nope.js`))).toEqual([404, "not_found"]);
+  });
+
+  it("answers 405 with Allow: POST for another method on a POST route's path, though a GET route's pattern takes it", async () => {
+    for (const path of ["/v1/images/generations", "/v1/images/edits", "/v1/images/generate"]) {
+      for (const [method, withKey] of [
+        ["GET", true],
+        ["GET", false],
+        ["PUT", true],
+        ["DELETE", true],
+      ] as const) {
+        const res = withKey ? await srv.api(key, method, path) : await fetch(srv.url + path, { method });
+        expect(res.headers.get("allow"), `${method} ${path}`).toBe("POST");
+        expect(await codeOf(res)).toEqual([405, "method_not_allowed"]);
+      }
+    }
+    const rotate = await srv.api(key, "DELETE", "/v1/keys/rotate");
+    expect(rotate.headers.get("allow")).toBe("POST");
+    expect(await codeOf(rotate)).toEqual([405, "method_not_allowed"]);
+    // The patterns still take what is not a static route's path.
+    expect(await codeOf(await srv.api(key, "GET", "/v1/images/generationsx"))).toEqual([404, "not_found"]);
+    expect(await codeOf(await srv.api(key, "DELETE", "/v1/keys/key_nope"))).toEqual([404, "not_found"]);
   });
 });
