@@ -142,4 +142,21 @@ describe("HTTP edges", () => {
     expect(await codeOf(await srv.api(key, "GET", "/v1/images/generationsx"))).toEqual([404, "not_found"]);
     expect(await codeOf(await srv.api(key, "DELETE", "/v1/keys/key_nope"))).toEqual([404, "not_found"]);
   });
+
+  it("takes an empty bearer for a missing key: 401 unauthorized, on key, image and admin routes", async () => {
+    for (const authorization of ["Bearer ", "Bearer", "bearer   "]) {
+      for (const path of ["/v1/balance", "/v1/images/img_nope", "/admin/v1/tenants"]) {
+        const res = await fetch(srv.url + path, { headers: { authorization } });
+        expect(await codeOf(res), `${JSON.stringify(authorization)} on ${path}`).toEqual([
+          401,
+          "unauthorized",
+        ]);
+      }
+    }
+    // Then the key may come in X-API-Key.
+    const ok = await fetch(`${srv.url}/v1/balance`, {
+      headers: { authorization: "Bearer ", "x-api-key": key },
+    });
+    expect(ok.status).toBe(200);
+  });
 });
