@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
+import { loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/services.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 interface ErrorBody {
@@ -158,5 +161,39 @@ describe("HTTP edges", () => {
       headers: { authorization: "Bearer ", "x-api-key": key },
     });
     expect(ok.status).toBe(200);
+  });
+});
+
+describe("readiness", () => {
+  const lines: string[] = [];
+  let srv: TestServer;
+  beforeAll(async () => {
+    const log = createLogger(loadConfig({ LOG_LEVEL: "info", ZEKRON_DATA_DIR: "unused" }), {
+      write: (chunk: string) => void lines.push(...chunk.split("\n").filter(Boolean)),
+    });
+    srv = await startTestServer({ log });
+  });
+  afterAll(() => srv.stop());
+
+  it("says only `error` of a failed check, without a key, and logs why", async () => {
+    const blobs = srv.services.config.blobDir;
+    rmSync(blobs, { recursive: true, force: true });
+    writeFileSync(blobs, "not a directory");
+    const res = await fetch(`${srv.url}/readyz`);
+    expect(res.status).toBe(503);
+    const text = await res.text();
+    expect(JSON.parse(text)).toMatchObject({
+      status: "not_ready",
+      checks: { database: "ok", storage: "error", queue: "ok" },
+    });
+    expect(text).not.toContain("EEXIST");
+    expect(text).not.toContain(blobs);
+    const logged = lines.map(
+      (l) => JSON.parse(l) as { msg: string; check?: string; err?: { message: string } },
+    );
+    expect(logged.find((l) => l.msg === "readiness check failed")).toMatchObject({
+      check: "storage",
+      err: { message: expect.stringContaining("EEXIST") },
+    });
   });
 });
