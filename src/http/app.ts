@@ -193,7 +193,7 @@ export function buildApp(s: Services): FastifyInstance {
       req.log.info(
         {
           method: req.method,
-          url: req.url.replace(/([?&]signature=)[^&]*/, "$1[redacted]"),
+          url: loggedUrl(req),
           status: reply.statusCode,
           ms: Math.round(reply.elapsedTime * 10) / 10,
           tenant: req.auth?.tenantId,
@@ -224,6 +224,29 @@ export function buildApp(s: Services): FastifyInstance {
   registerOpenApi(app, s);
   registerRoutes(app, s);
   return app;
+}
+
+// Any case: `Signature` is not read as the signature, but what it carries may well be one.
+const SIGNATURE = /signature/i;
+
+/**
+ * The request's URL without a signed link's signature, for the log. Rebuilt from the parsed query, so
+ * that every spelling the query parser reads as `signature` (%73ignature, the name repeated) is covered,
+ * not only those a pattern over the raw URL would match.
+ */
+function loggedUrl(req: FastifyRequest): string {
+  const at = req.url.indexOf("?");
+  const query = req.query as Record<string, unknown> | null;
+  if (at < 0 || !query || !Object.keys(query).some((k) => SIGNATURE.test(k))) return req.url;
+  const pairs: string[] = [];
+  for (const [k, v] of Object.entries(query)) {
+    for (const one of [v].flat()) {
+      pairs.push(
+        `${encodeURIComponent(k)}=${SIGNATURE.test(k) ? "[redacted]" : encodeURIComponent(String(one))}`,
+      );
+    }
+  }
+  return `${req.url.slice(0, at)}?${pairs.join("&")}`;
 }
 
 const FRAMEWORK_CODES: Partial<Record<number, ErrorCode>> = {
