@@ -162,6 +162,17 @@ describe("HTTP edges", () => {
     });
     expect(ok.status).toBe(200);
   });
+
+  it("sends webhook secrets with Cache-Control: no-store, as new keys", async () => {
+    const endpoint = await srv.api(key, "POST", "/v1/webhooks", { url: "https://hooks.example.com/zekron" });
+    expect(endpoint.status).toBe(201);
+    expect(((await endpoint.json()) as { secret: string }).secret).toMatch(/^whsec_/);
+    expect(endpoint.headers.get("cache-control")).toBe("no-store");
+    const rotated = await srv.api(key, "POST", "/v1/webhooks/default/secret");
+    expect(rotated.status).toBe(201);
+    expect(((await rotated.json()) as { secret: string }).secret).toMatch(/^whsec_/);
+    expect(rotated.headers.get("cache-control")).toBe("no-store");
+  });
 });
 
 describe("readiness", () => {
