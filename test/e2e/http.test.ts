@@ -3,7 +3,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/services.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { startTestServer, TestClock, type TestServer } from "../helpers/server.js";
 
 interface ErrorBody {
   success: false;
@@ -206,5 +206,48 @@ describe("readiness", () => {
       check: "storage",
       err: { message: expect.stringContaining("EEXIST") },
     });
+  });
+});
+
+describe("allowances", () => {
+  const clock = new TestClock(Date.parse("2026-06-30T18:30:00Z"));
+  let srv: TestServer;
+  beforeAll(async () => {
+    srv = await startTestServer({ clock });
+  });
+  afterAll(() => srv.stop());
+
+  it("answers quota_exceeded with Retry-After: the seconds to the next UTC midnight or month start", async () => {
+    const midnight = (Date.parse("2026-07-01T00:00:00Z") - clock.now()) / 1000;
+    const cases = [
+      [{ daily_image_allowance: 0 }, midnight],
+      [{ monthly_image_allowance: 0 }, midnight],
+      [{ daily_image_allowance: 0, monthly_image_allowance: 0 }, midnight],
+    ] as const;
+    for (const [allowances, wait] of cases) {
+      const t = await srv.tenant("1.00", allowances);
+      const res = await srv.api(t.key, "POST", "/v1/generate", { prompt: "a kite", size: "256x256" });
+      expect(await codeOf(res)).toEqual([429, "quota_exceeded"]);
+      expect(res.headers.get("retry-after"), JSON.stringify(allowances)).toBe(String(wait));
+    }
+    // Mid-month, the two differ: the month's is the wait when both are used up.
+    clock.t = Date.parse("2026-07-15T12:00:00Z");
+    const t = await srv.tenant("1.00", { daily_image_allowance: 0, monthly_image_allowance: 0 });
+    const both = await srv.api(t.key, "POST", "/v1/images/generate", {
+      prompt: "a kite",
+      width: 256,
+      height: 256,
+    });
+    expect(await codeOf(both)).toEqual([429, "quota_exceeded"]);
+    expect(both.headers.get("retry-after")).toBe(
+      String((Date.parse("2026-08-01T00:00:00Z") - clock.now()) / 1000),
+    );
+    const daily = await srv.tenant("1.00", { daily_image_allowance: 0 });
+    const one = await srv.api(daily.key, "POST", "/v1/images/generations", {
+      prompt: "a kite",
+      size: "256x256",
+    });
+    expect(one.status).toBe(429);
+    expect(one.headers.get("retry-after")).toBe(String(12 * 3600));
   });
 });

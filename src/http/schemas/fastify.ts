@@ -125,10 +125,11 @@ const RATE_HEADERS = {
   "X-RateLimit-Remaining": header("Requests left in the current minute", "integer"),
   "X-RateLimit-Reset": header("When the current minute ends, in Unix seconds", "integer"),
 };
-/** The codes answered with a Retry-After header (app.ts, generation.ts). */
+/** The codes answered with a Retry-After header (app.ts, generation.ts, jobs.ts). */
 const RETRY_CODES: readonly ErrorCode[] = [
   "rate_limit_exceeded",
   "concurrency_limit_exceeded",
+  "quota_exceeded",
   "idempotency_conflict",
   "service_unavailable",
 ];
