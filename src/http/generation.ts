@@ -24,6 +24,26 @@ export interface GenerationFields {
   images?: unknown;
 }
 
+// What shows nothing: whitespace, and the characters a renderer skips (zero-width spaces and joiners,
+// word joiners, soft hyphens, Hangul fillers, variation selectors...), which String.trim keeps.
+const BLANK = /^[\s\p{Default_Ignorable_Code_Point}]*$/u;
+
+/** Characters as code points: an emoji is one, where String.length counts its two UTF-16 units. */
+function characters(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length - 1; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
 const FORMATS: Record<string, OutputFormat> = { png: "png", jpeg: "jpeg", jpg: "jpeg", webp: "webp" };
 const MAX_SEED = 2 ** 32 - 1;
 
@@ -77,9 +97,10 @@ export async function validateGeneration(
     throw new ApiError("invalid_parameter", "prompt must be a string", { param: "prompt" });
   }
   const prompt = typeof f.prompt === "string" ? f.prompt.trim() : "";
-  if (prompt.length === 0) throw new ApiError("missing_prompt", "The prompt field is required");
-  if (prompt.length > max)
-    throw new ApiError("prompt_too_long", `The prompt is ${prompt.length} characters; the limit is ${max}`);
+  if (BLANK.test(prompt)) throw new ApiError("missing_prompt", "The prompt field is required");
+  const length = characters(prompt);
+  if (length > max)
+    throw new ApiError("prompt_too_long", `The prompt is ${length} characters; the limit is ${max}`);
 
   const modelName = f.model ?? DEFAULT_MODEL;
   const model = typeof modelName === "string" ? s.catalog.find(modelName) : undefined;
@@ -90,14 +111,14 @@ export async function validateGeneration(
 
   let negativePrompt: string | undefined;
   if (f.negative_prompt !== undefined && f.negative_prompt !== null) {
-    if (typeof f.negative_prompt !== "string" || f.negative_prompt.length > max) {
+    if (typeof f.negative_prompt !== "string" || characters(f.negative_prompt) > max) {
       throw new ApiError(
         "invalid_parameter",
         `negative_prompt must be a string of at most ${max} characters`,
         { param: "negative_prompt" },
       );
     }
-    negativePrompt = f.negative_prompt.trim() || undefined;
+    negativePrompt = BLANK.test(f.negative_prompt) ? undefined : f.negative_prompt.trim();
   }
 
   let seed: number | undefined;

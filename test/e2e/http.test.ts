@@ -173,6 +173,28 @@ describe("HTTP edges", () => {
     expect(((await rotated.json()) as { secret: string }).secret).toMatch(/^whsec_/);
     expect(rotated.headers.get("cache-control")).toBe("no-store");
   });
+
+  it("counts the prompt's characters as code points, and takes an invisible prompt for a missing one", async () => {
+    const gen = (body: Record<string, unknown>) =>
+      srv.api(key, "POST", "/v1/generate", { size: "256x256", ...body });
+    const emoji = (n: number) => "\u{1F30B}".repeat(n);
+    expect((await gen({ prompt: emoji(1001) })).status).toBe(200);
+    expect((await gen({ prompt: emoji(2000), negative_prompt: emoji(2000) })).status).toBe(200);
+    const long = await gen({ prompt: emoji(2001) });
+    expect(await codeOf(long.clone())).toEqual([400, "prompt_too_long"]);
+    expect(((await long.json()) as ErrorBody).error.message).toBe(
+      "The prompt is 2001 characters; the limit is 2000",
+    );
+    expect(await codeOf(await gen({ prompt: "a", negative_prompt: emoji(2001) }))).toEqual([
+      400,
+      "invalid_parameter",
+    ]);
+    const before = await srv.api(key, "GET", "/v1/balance").then((r) => r.json());
+    for (const prompt of ["\u200b", "\u200b\u200c\u200d", " \u2060\ufeff\u00ad ", "\u3164", "\u180e\ufe0f"]) {
+      expect(await codeOf(await gen({ prompt })), JSON.stringify(prompt)).toEqual([400, "missing_prompt"]);
+    }
+    expect(await srv.api(key, "GET", "/v1/balance").then((r) => r.json())).toEqual(before);
+  });
 });
 
 describe("readiness", () => {
