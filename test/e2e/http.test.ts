@@ -195,6 +195,25 @@ describe("HTTP edges", () => {
     }
     expect(await srv.api(key, "GET", "/v1/balance").then((r) => r.json())).toEqual(before);
   });
+
+  it("takes an empty jobs cursor for none, and refuses a malformed one", async () => {
+    const list = async (query: string) => {
+      const res = await srv.api(key, "GET", `/v1/jobs${query}`);
+      expect(res.status, query).toBe(200);
+      return (await res.json()) as { data: { job_id: string }[]; next_cursor: string | null };
+    };
+    const first = await list("?limit=2");
+    expect(first.data).toHaveLength(2);
+    expect(first.next_cursor).not.toBeNull();
+    const ids = (page: { data: { job_id: string }[] }) => page.data.map((j) => j.job_id);
+    expect(ids(await list("?limit=2&cursor="))).toEqual(ids(first));
+    const second = await list(`?limit=2&cursor=${first.next_cursor}`);
+    expect(second.data[0]!.job_id).not.toBe(first.data[0]!.job_id);
+    for (const cursor of ["!!!", "abc", "zz", `${first.next_cursor}=`, "LTE", "MS41"]) {
+      const res = await srv.api(key, "GET", `/v1/jobs?cursor=${encodeURIComponent(cursor)}`);
+      expect(await codeOf(res), cursor).toEqual([400, "invalid_parameter"]);
+    }
+  });
 });
 
 describe("readiness", () => {
