@@ -68,11 +68,13 @@ function listedSize(s: Services, size: unknown, model: ModelInfo): [number, numb
 }
 
 function freeSize(f: GenerationFields, model: ModelInfo): [number, number] {
-  const dims = [f.width ?? 1024, f.height ?? 1024].map((v) =>
-    typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v,
-  );
-  for (const v of dims) {
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 256 || v > model.maxSize || v % 8 !== 0) {
+  const dims = [f.width ?? 1024, f.height ?? 1024];
+  for (const [i, v] of dims.entries()) {
+    if (typeof v !== "number") {
+      const name = i === 0 ? "width" : "height";
+      throw new ApiError("invalid_parameter", `${name} must be a JSON number, such as 1024`, { param: name });
+    }
+    if (!Number.isInteger(v) || v < 256 || v > model.maxSize || v % 8 !== 0) {
       throw new ApiError(
         "invalid_size",
         `width and height must be multiples of 8 from 256 to ${model.maxSize} for ${model.id}`,
@@ -153,10 +155,19 @@ export async function validateGeneration(
   const buffers = rawImages.map((img, i) => {
     // Multipart uploads (the OpenAI edits route) arrive as bytes, already held to MAX_IMAGE_BYTES.
     if (Buffer.isBuffer(img)) return img;
-    const data = typeof img === "string" ? img : (img as { data?: unknown } | null)?.data;
+    const { data, mime_type } =
+      typeof img === "string"
+        ? { data: img, mime_type: undefined }
+        : ((img ?? {}) as Record<string, unknown>);
     if (typeof data !== "string") {
       throw new ApiError("invalid_parameter", `images[${i}].data must be a base64 string`, {
         param: `images[${i}].data`,
+      });
+    }
+    // Not used (the bytes decide the format), but a field of the wrong type is still refused.
+    if (mime_type !== undefined && mime_type !== null && typeof mime_type !== "string") {
+      throw new ApiError("invalid_parameter", `images[${i}].mime_type must be a string such as "image/png"`, {
+        param: `images[${i}].mime_type`,
       });
     }
     return decodeBase64(data, `images[${i}]`);

@@ -3,7 +3,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/services.js";
-import { startTestServer, TestClock, type TestServer } from "../helpers/server.js";
+import { samplePng, startTestServer, TestClock, type TestServer } from "../helpers/server.js";
 
 interface ErrorBody {
   success: false;
@@ -213,6 +213,47 @@ describe("HTTP edges", () => {
       const res = await srv.api(key, "GET", `/v1/jobs?cursor=${encodeURIComponent(cursor)}`);
       expect(await codeOf(res), cursor).toEqual([400, "invalid_parameter"]);
     }
+  });
+
+  it("refuses a field of the wrong type with invalid_parameter naming it, rather than reading it loosely", async () => {
+    const refused = async (res: Response, field: string) => {
+      const body = (await res.json()) as ErrorBody;
+      expect([res.status, body.error.code], field).toEqual([400, "invalid_parameter"]);
+      expect(body.error.message).toContain(field);
+    };
+    const job = (body: Record<string, unknown>) =>
+      srv.api(key, "POST", "/v1/images/generate", { prompt: "a kite", ...body });
+    await refused(await job({ width: "1024" }), "width");
+    await refused(await job({ width: 512, height: "512" }), "height");
+    expect((await job({ width: 256, height: 256 })).status).toBe(202);
+    const png = (await samplePng()).toString("base64");
+    await refused(
+      await srv.api(key, "POST", "/v1/generate", {
+        prompt: "make it snow",
+        size: "256x256",
+        images: [{ data: png, mime_type: 5 }],
+      }),
+      "images[0].mime_type",
+    );
+
+    const tenant = await srv.tenant("1.00");
+    const before = await srv.admin("GET", `/admin/v1/tenants/${tenant.id}`).then((r) => r.json());
+    await refused(
+      await srv.admin("POST", `/admin/v1/tenants/${tenant.id}/credits`, { amount: "1.00", reason: 7 }),
+      "reason",
+    );
+    await refused(
+      await srv.admin("POST", `/admin/v1/tenants/${tenant.id}/credits`, { amount: "0.00001" }),
+      "amount",
+    );
+    expect(await srv.admin("GET", `/admin/v1/tenants/${tenant.id}`).then((r) => r.json())).toEqual(before);
+    await refused(await srv.admin("POST", "/admin/v1/tenants", { name: "x", balance: "1.00001" }), "balance");
+    await refused(await srv.admin("POST", "/admin/v1/tenants", { name: "x", balance: 1.00001 }), "balance");
+    const fine = await srv.admin("POST", "/admin/v1/tenants", { name: "x", balance: "1.2345" });
+    expect(fine.status).toBe(201);
+    expect(((await fine.json()) as { data: { tenant: { balance: string } } }).data.tenant.balance).toBe(
+      "1.2345",
+    );
   });
 });
 
