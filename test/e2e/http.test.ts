@@ -333,3 +333,57 @@ describe("allowances", () => {
     expect(one.headers.get("retry-after")).toBe(String(12 * 3600));
   });
 });
+
+describe("deleted and expired images", () => {
+  const clock = new TestClock(Date.now());
+  let srv: TestServer;
+  let key: string;
+  beforeAll(async () => {
+    srv = await startTestServer({ clock });
+    ({ key } = await srv.tenant("10.00"));
+  });
+  afterAll(() => srv.stop());
+
+  const finishedJob = async () => {
+    const res = await srv.api(
+      key,
+      "POST",
+      "/v1/images/generate",
+      { prompt: "a harbour", width: 256, height: 256 },
+      { prefer: "wait=20" },
+    );
+    expect(res.status).toBe(200);
+    const job = (await res.json()) as { job_id: string; result_url: string };
+    return { ...job, token: new URL(job.result_url).pathname.split("/").pop()! };
+  };
+  const generation = async (token: string) => {
+    const res = await srv.api(key, "GET", "/v1/generations?limit=100");
+    const body = (await res.json()) as {
+      data: { generations: { token: string; image_url: string | null; signed_url: string | null }[] };
+    };
+    return body.data.generations.find((g) => g.token === token)!;
+  };
+  const TIME = "\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\+00:00";
+
+  it("says a purged image was deleted, when, in the API's time format, and lists it without a link", async () => {
+    const job = await finishedJob();
+    expect((await generation(job.token)).image_url).not.toBeNull();
+    expect((await srv.api(key, "DELETE", `/v1/jobs/${job.job_id}`)).status).toBe(204);
+    for (const res of [await fetch(job.result_url), await srv.api(key, "GET", `/v1/images/${job.token}`)]) {
+      const body = (await res.json()) as ErrorBody;
+      expect([res.status, body.error.code]).toEqual([410, "expired"]);
+      expect(body.error.message).toMatch(new RegExp(`^This image was deleted at ${TIME}$`));
+      expect(body.error.message).toContain(new Date(clock.now()).toISOString().slice(0, 19));
+    }
+    expect(await generation(job.token)).toMatchObject({ image_url: null, signed_url: null });
+  });
+
+  it("says an expired image expired, in the API's time format", async () => {
+    const job = await finishedJob();
+    clock.advance(25 * 3600_000);
+    const res = await srv.api(key, "GET", `/v1/images/${job.token}`);
+    const body = (await res.json()) as ErrorBody;
+    expect([res.status, body.error.code]).toEqual([410, "expired"]);
+    expect(body.error.message).toMatch(new RegExp(`^This image expired at ${TIME}$`));
+  });
+});

@@ -91,7 +91,7 @@ const EXAMPLE_MESSAGE: Record<ErrorCode, string> = {
   method_not_allowed: "PUT is not allowed on /v1/generate; use POST",
   idempotency_conflict:
     "The first request with this Idempotency-Key (job job_4kX9mQ2pL7vR1sT8) is still running",
-  expired: "This image expired at 2026-06-02T12:00:00.000Z",
+  expired: "This image expired at 2026-06-02T12:00:00+00:00",
   payload_too_large: "The request body is over the size limit",
   idempotency_mismatch: "This Idempotency-Key was already used with a different request",
   rate_limit_exceeded: "Rate limit of 60 requests per minute exceeded",
