@@ -290,7 +290,10 @@ export async function awaitGeneration(
 }
 
 export function baseUrl(s: Services, req: FastifyRequest): string {
-  return s.config.publicUrl ?? `${req.protocol}://${req.host}`;
+  if (s.config.publicUrl) return s.config.publicUrl;
+  if (req.host) return `${req.protocol}://${req.host}`;
+  // HTTP/1.0 allows a request without a Host (or an empty one): the server's own address, as webhooks use.
+  return s.runtime.listenUrl ?? `http://localhost:${s.config.port}`;
 }
 
 /**

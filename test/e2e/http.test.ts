@@ -255,6 +255,22 @@ describe("HTTP edges", () => {
       "1.2345",
     );
   });
+
+  it("builds URLs from the server's own address when the request has no Host or an empty one", async () => {
+    const made = await srv.api(key, "POST", "/v1/generate", { prompt: "a tram", size: "256x256" });
+    expect(made.status).toBe(200);
+    const auth = `Authorization: Bearer ${key}`;
+    for (const headers of [[auth], [auth, "Host:"], [auth, "Host: "]]) {
+      const res = await rawGet(srv.url, "/v1/generations?limit=1", { version: "1.0", headers });
+      expect(res.status, headers.join(" | ")).toBe(200);
+      const body = JSON.parse(res.body) as {
+        data: { generations: { image_url: string; signed_url: string }[] };
+      };
+      const [gen] = body.data.generations;
+      expect(gen!.image_url.startsWith(`${srv.url}/v1/images/`), gen!.image_url).toBe(true);
+      expect(gen!.signed_url.startsWith(`${srv.url}/v1/images/`)).toBe(true);
+    }
+  });
 });
 
 describe("readiness", () => {
