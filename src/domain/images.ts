@@ -5,7 +5,7 @@ import type { MaybePromise } from "../maybe.js";
 import type { Database, ImageRow } from "../db/schema.js";
 import type { SealedStore, SharedPlaintext } from "../storage/envelope.js";
 import { ApiError } from "../errors.js";
-import { iso, type Clock } from "../clock.js";
+import { apiTime, iso, type Clock } from "../clock.js";
 import { newImageToken } from "./ids.js";
 
 export type ImageAccess = { tenantId: string } | { expires: string; signature: string };
@@ -92,8 +92,12 @@ export class ImageService {
     if (!row || ("tenantId" in access && row.tenant_id !== access.tenantId)) {
       throw new ApiError("not_found", "No image with this token");
     }
+    // The sweeper marks an image deleted once it has expired; a purge (DELETE /v1/jobs/{id}) marks it before.
+    if (row.deleted_at !== null && Date.parse(row.deleted_at) < Date.parse(row.expires_at)) {
+      throw new ApiError("expired", `This image was deleted at ${apiTime(row.deleted_at)}`);
+    }
     if (row.deleted_at !== null || Date.parse(row.expires_at) <= now) {
-      throw new ApiError("expired", `This image expired at ${row.expires_at}`);
+      throw new ApiError("expired", `This image expired at ${apiTime(row.expires_at)}`);
     }
     return row;
   }

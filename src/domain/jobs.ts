@@ -250,15 +250,13 @@ export class JobService {
 
   private async checkAllowance(tx: Kysely<Database>, input: SubmitInput) {
     const now = new Date(this.deps.clock.now());
-    const checks: [number | null | undefined, Date, string][] = [
-      [
-        input.dailyAllowance,
-        new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())),
-        "daily",
-      ],
-      [input.monthlyAllowance, new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)), "monthly"],
+    const [y, m, d] = [now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()];
+    // The monthly allowance first: when both are used up, retrying at midnight would not help.
+    const checks: [number | null | undefined, Date, string, number][] = [
+      [input.monthlyAllowance, new Date(Date.UTC(y, m, 1)), "monthly", Date.UTC(y, m + 1, 1)],
+      [input.dailyAllowance, new Date(Date.UTC(y, m, d)), "daily", Date.UTC(y, m, d + 1)],
     ];
-    for (const [allowance, since, label] of checks) {
+    for (const [allowance, since, label, resetsAt] of checks) {
       if (allowance === null || allowance === undefined) continue;
       const row = await tx
         .selectFrom("jobs")
@@ -268,7 +266,10 @@ export class JobService {
         .where("status", "in", ["queued", "running", "completed"])
         .executeTakeFirstOrThrow();
       if (Number(row.n) >= allowance) {
-        throw new ApiError("quota_exceeded", `The ${label} allowance of ${allowance} images is used up`);
+        const wait = String(Math.max(1, Math.ceil((resetsAt - now.getTime()) / 1000)));
+        throw new ApiError("quota_exceeded", `The ${label} allowance of ${allowance} images is used up`, {
+          headers: { "Retry-After": wait },
+        });
       }
     }
   }

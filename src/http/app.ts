@@ -8,8 +8,9 @@ import Fastify, {
 } from "fastify";
 import FindMyWay, { type HTTPMethod } from "find-my-way";
 import { randomBytes } from "node:crypto";
+import secureJsonParse from "secure-json-parse";
 import type { Services } from "../services.js";
-import { ApiError, errorBody, errorReference, openaiErrorBody } from "../errors.js";
+import { ApiError, errorBody, errorReference, openaiErrorBody, type ErrorCode } from "../errors.js";
 import type { KeyScope } from "../domain/apikeys.js";
 import { presentedKey, requireScope, type AuthContext } from "./auth.js";
 import { andThen, settle, type MaybePromise } from "../maybe.js";
@@ -33,11 +34,30 @@ declare module "fastify" {
   }
 }
 
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const RATE_WINDOW_MS = 60_000;
 // Request ids: a random per-process prefix and a counter, unique without a random draw per request.
 const REQ_PREFIX = randomBytes(4).toString("hex");
 let reqCounter = 0;
+// Far deeper than any request of this API needs; code that recurses over a body (JSON.stringify, for an
+// Idempotency-Key's hash) would overflow the stack on the hundreds of thousands of levels JSON.parse reads.
+const MAX_JSON_DEPTH = 64;
+
+/** Walked level by level, without recursion: a body too deep to recurse over is what it looks for. */
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  let level = value !== null && typeof value === "object" ? [value] : [];
+  for (let depth = 1; level.length > 0; depth++) {
+    if (depth > max) return true;
+    const next: object[] = [];
+    for (const node of level) {
+      for (const child of Object.values(node))
+        if (child !== null && typeof child === "object") next.push(child);
+    }
+    level = next;
+  }
+  return false;
+}
 
 export function buildApp(s: Services): FastifyInstance {
   const app = Fastify({
@@ -54,21 +74,56 @@ export function buildApp(s: Services): FastifyInstance {
         ? given
         : `req_${REQ_PREFIX}${(++reqCounter).toString(36)}`;
     },
+    // A path the router cannot read (a bad %-escape, a parameter over its length): our envelope, not
+    // Fastify's own.
+    frameworkErrors: (err, req, reply) => {
+      reply.header("X-Request-Id", req.id);
+      return sendError(s, req, reply, toApiError(err, req));
+    },
   });
 
-  // A shadow router answers "is there a route for this path under another method?" for 405s.
+  // A shadow router answers "is there a route for this path under another method?" for 405s. A path that is
+  // exactly a static route's belongs to that route alone: GET /v1/images/generations is a wrong method on
+  // the OpenAI route, not an image token, though GET /v1/images/:token would take it.
   const routes = FindMyWay();
+  const staticRoutes = new Map<string, Set<string>>();
   app.addHook("onRoute", (r) => {
-    for (const m of [r.method].flat()) routes.on(m as HTTPMethod, r.url, () => undefined);
-  });
-
-  // curl -d sends form encoding by default; every body here is JSON, whatever its label says.
-  app.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => {
-    try {
-      done(null, (body as string).length === 0 ? undefined : JSON.parse(body as string));
-    } catch {
-      done(new ApiError("invalid_json", "The request body is not valid JSON"), undefined);
+    for (const m of [r.method].flat()) {
+      routes.on(m as HTTPMethod, r.url, () => undefined);
+      if (!/[:*]/.test(r.url)) staticRoutes.set(r.url, (staticRoutes.get(r.url) ?? new Set()).add(m));
     }
+  });
+  const allowedOn = (path: string): string[] => {
+    const exact = staticRoutes.get(path);
+    return METHODS.filter((m) => (exact ? exact.has(m) : routes.find(m, path) !== null));
+  };
+  const methodNotAllowed = (req: FastifyRequest, reply: FastifyReply, path: string) => {
+    const allowed = allowedOn(path);
+    reply.header("Allow", allowed.join(", "));
+    return new ApiError(
+      "method_not_allowed",
+      `${req.method} is not allowed on ${path}; use ${allowed.join(", ")}`,
+    );
+  };
+
+  // curl -d sends form encoding by default; every body here is JSON, whatever its label says: one parser for
+  // all labels (Fastify's own would take application/json and text/plain), refusing __proto__ and
+  // constructor.prototype keys as Fastify's JSON parser does.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => {
+    let value: unknown;
+    try {
+      value = (body as string).length === 0 ? undefined : secureJsonParse(body as string);
+    } catch {
+      return done(new ApiError("invalid_json", "The request body is not valid JSON"), undefined);
+    }
+    if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
+      return done(
+        new ApiError("invalid_json", `The request body is nested more than ${MAX_JSON_DEPTH} levels deep`),
+        undefined,
+      );
+    }
+    done(null, value);
   });
 
   // Authentication and limits, in the same turn of the event loop when every step can answer at once (a
@@ -76,7 +131,12 @@ export function buildApp(s: Services): FastifyInstance {
   app.addHook("onRequest", (req, reply, done) => settle(() => admit(req, reply), done));
   const admit = (req: FastifyRequest, reply: FastifyReply): MaybePromise<void> => {
     reply.header("X-Request-Id", req.id);
-    const cfg = req.routeOptions.config;
+    const route = req.routeOptions;
+    if (route.url !== undefined && /[:*]/.test(route.url)) {
+      const path = req.url.split("?")[0]!;
+      if (staticRoutes.get(path)?.has(req.method) === false) throw methodNotAllowed(req, reply, path);
+    }
+    const cfg = route.config;
     if (cfg.auth === "admin") return s.admin.check(presentedKey(req));
     if (
       cfg.auth === "image" &&
@@ -133,7 +193,7 @@ export function buildApp(s: Services): FastifyInstance {
       req.log.info(
         {
           method: req.method,
-          url: req.url.replace(/([?&]signature=)[^&]*/, "$1[redacted]"),
+          url: loggedUrl(req),
           status: reply.statusCode,
           ms: Math.round(reply.elapsedTime * 10) / 10,
           tenant: req.auth?.tenantId,
@@ -144,32 +204,61 @@ export function buildApp(s: Services): FastifyInstance {
     done();
   });
 
+  const notFound = (req: FastifyRequest, reply: FastifyReply) => {
+    const path = req.url.split("?")[0]!;
+    // Under its own method the path has a route that found nothing (a missing file under /docs/static/*).
+    const routed = routes.find(req.method as HTTPMethod, path) !== null;
+    if (!routed && allowedOn(path).length > 0)
+      return sendError(s, req, reply, methodNotAllowed(req, reply, path));
+    return sendError(s, req, reply, new ApiError("not_found", `No route ${req.method} ${path}`));
+  };
+
+  // A request without a route still has its body parsed before the not-found handler runs: whatever went
+  // wrong with that body, the answer is that the route does not exist.
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) =>
-    sendError(s, req, reply, toApiError(err, req)),
+    req.is404 ? notFound(req, reply) : sendError(s, req, reply, toApiError(err, req)),
   );
 
-  app.setNotFoundHandler((req, reply) => {
-    const path = req.url.split("?")[0]!;
-    const allowed = (["GET", "POST", "PUT", "PATCH", "DELETE"] as const).filter((m) => routes.find(m, path));
-    if (allowed.length > 0) {
-      reply.header("Allow", allowed.join(", "));
-      return sendError(
-        s,
-        req,
-        reply,
-        new ApiError(
-          "method_not_allowed",
-          `${req.method} is not allowed on ${path}; use ${allowed.join(", ")}`,
-        ),
-      );
-    }
-    return sendError(s, req, reply, new ApiError("not_found", `No route ${req.method} ${path}`));
-  });
+  app.setNotFoundHandler(notFound);
 
   registerOpenApi(app, s);
   registerRoutes(app, s);
   return app;
 }
+
+// Any case: `Signature` is not read as the signature, but what it carries may well be one.
+const SIGNATURE = /signature/i;
+
+/**
+ * The request's URL without a signed link's signature, for the log. Rebuilt from the parsed query, so
+ * that every spelling the query parser reads as `signature` (%73ignature, the name repeated) is covered,
+ * not only those a pattern over the raw URL would match.
+ */
+function loggedUrl(req: FastifyRequest): string {
+  const at = req.url.indexOf("?");
+  const query = req.query as Record<string, unknown> | null;
+  if (at < 0 || !query || !Object.keys(query).some((k) => SIGNATURE.test(k))) return req.url;
+  const pairs: string[] = [];
+  for (const [k, v] of Object.entries(query)) {
+    for (const one of [v].flat()) {
+      pairs.push(
+        `${encodeURIComponent(k)}=${SIGNATURE.test(k) ? "[redacted]" : encodeURIComponent(String(one))}`,
+      );
+    }
+  }
+  return `${req.url.slice(0, at)}?${pairs.join("&")}`;
+}
+
+const FRAMEWORK_CODES: Partial<Record<number, ErrorCode>> = {
+  401: "unauthorized",
+  403: "access_denied",
+  404: "not_found",
+  405: "method_not_allowed",
+  413: "payload_too_large",
+  // A path parameter longer than any id.
+  414: "not_found",
+  415: "invalid_json",
+};
 
 function toApiError(err: FastifyError | ApiError, req: FastifyRequest): ApiError {
   if (err instanceof ApiError) return err;
@@ -184,6 +273,12 @@ function toApiError(err: FastifyError | ApiError, req: FastifyRequest): ApiError
   }
   if (err instanceof SyntaxError) return new ApiError("invalid_json", "The request body is not valid JSON");
   if (err.validation) return new ApiError("invalid_parameter", err.message);
+  // Fastify's and its plugins' own refusals of a request (a bad URL, a path out of the static root) say
+  // what was wrong with it; only theirs, not an engine's or a driver's error that happens to carry a status.
+  const status = err.statusCode;
+  if (err.code?.startsWith("FST_") && status !== undefined && status >= 400 && status < 500) {
+    return new ApiError(FRAMEWORK_CODES[status] ?? "invalid_parameter", err.message);
+  }
   req.log.error({ err }, "unhandled error");
   return new ApiError("internal_error", "An internal error occurred");
 }

@@ -35,10 +35,12 @@ const KEY_CACHE_MS = 1000;
 const KEY_CACHE_MAX = 10_000;
 
 export function presentedKey(req: FastifyRequest): string | undefined {
-  const header = req.headers.authorization;
+  const header = req.headers.authorization?.trim();
   if (header) {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return m ? m[1] : header.trim();
+    const m = /^Bearer(?:\s+(\S+))?$/i.exec(header);
+    if (!m) return header;
+    // `Bearer` with nothing after it is no key at all (401 unauthorized), not a wrong one.
+    if (m[1]) return m[1];
   }
   const x = req.headers["x-api-key"];
   return typeof x === "string" && x.length > 0 ? x.trim() : undefined;

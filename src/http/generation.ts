@@ -24,6 +24,26 @@ export interface GenerationFields {
   images?: unknown;
 }
 
+// What shows nothing: whitespace, and the characters a renderer skips (zero-width spaces and joiners,
+// word joiners, soft hyphens, Hangul fillers, variation selectors...), which String.trim keeps.
+const BLANK = /^[\s\p{Default_Ignorable_Code_Point}]*$/u;
+
+/** Characters as code points: an emoji is one, where String.length counts its two UTF-16 units. */
+function characters(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length - 1; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
 const FORMATS: Record<string, OutputFormat> = { png: "png", jpeg: "jpeg", jpg: "jpeg", webp: "webp" };
 const MAX_SEED = 2 ** 32 - 1;
 
@@ -48,11 +68,13 @@ function listedSize(s: Services, size: unknown, model: ModelInfo): [number, numb
 }
 
 function freeSize(f: GenerationFields, model: ModelInfo): [number, number] {
-  const dims = [f.width ?? 1024, f.height ?? 1024].map((v) =>
-    typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v,
-  );
-  for (const v of dims) {
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 256 || v > model.maxSize || v % 8 !== 0) {
+  const dims = [f.width ?? 1024, f.height ?? 1024];
+  for (const [i, v] of dims.entries()) {
+    if (typeof v !== "number") {
+      const name = i === 0 ? "width" : "height";
+      throw new ApiError("invalid_parameter", `${name} must be a JSON number, such as 1024`, { param: name });
+    }
+    if (!Number.isInteger(v) || v < 256 || v > model.maxSize || v % 8 !== 0) {
       throw new ApiError(
         "invalid_size",
         `width and height must be multiples of 8 from 256 to ${model.maxSize} for ${model.id}`,
@@ -77,9 +99,10 @@ export async function validateGeneration(
     throw new ApiError("invalid_parameter", "prompt must be a string", { param: "prompt" });
   }
   const prompt = typeof f.prompt === "string" ? f.prompt.trim() : "";
-  if (prompt.length === 0) throw new ApiError("missing_prompt", "The prompt field is required");
-  if (prompt.length > max)
-    throw new ApiError("prompt_too_long", `The prompt is ${prompt.length} characters; the limit is ${max}`);
+  if (BLANK.test(prompt)) throw new ApiError("missing_prompt", "The prompt field is required");
+  const length = characters(prompt);
+  if (length > max)
+    throw new ApiError("prompt_too_long", `The prompt is ${length} characters; the limit is ${max}`);
 
   const modelName = f.model ?? DEFAULT_MODEL;
   const model = typeof modelName === "string" ? s.catalog.find(modelName) : undefined;
@@ -90,14 +113,14 @@ export async function validateGeneration(
 
   let negativePrompt: string | undefined;
   if (f.negative_prompt !== undefined && f.negative_prompt !== null) {
-    if (typeof f.negative_prompt !== "string" || f.negative_prompt.length > max) {
+    if (typeof f.negative_prompt !== "string" || characters(f.negative_prompt) > max) {
       throw new ApiError(
         "invalid_parameter",
         `negative_prompt must be a string of at most ${max} characters`,
         { param: "negative_prompt" },
       );
     }
-    negativePrompt = f.negative_prompt.trim() || undefined;
+    negativePrompt = BLANK.test(f.negative_prompt) ? undefined : f.negative_prompt.trim();
   }
 
   let seed: number | undefined;
@@ -132,10 +155,19 @@ export async function validateGeneration(
   const buffers = rawImages.map((img, i) => {
     // Multipart uploads (the OpenAI edits route) arrive as bytes, already held to MAX_IMAGE_BYTES.
     if (Buffer.isBuffer(img)) return img;
-    const data = typeof img === "string" ? img : (img as { data?: unknown } | null)?.data;
+    const { data, mime_type } =
+      typeof img === "string"
+        ? { data: img, mime_type: undefined }
+        : ((img ?? {}) as Record<string, unknown>);
     if (typeof data !== "string") {
       throw new ApiError("invalid_parameter", `images[${i}].data must be a base64 string`, {
         param: `images[${i}].data`,
+      });
+    }
+    // Not used (the bytes decide the format), but a field of the wrong type is still refused.
+    if (mime_type !== undefined && mime_type !== null && typeof mime_type !== "string") {
+      throw new ApiError("invalid_parameter", `images[${i}].mime_type must be a string such as "image/png"`, {
+        param: `images[${i}].mime_type`,
       });
     }
     return decodeBase64(data, `images[${i}]`);
@@ -258,7 +290,10 @@ export async function awaitGeneration(
 }
 
 export function baseUrl(s: Services, req: FastifyRequest): string {
-  return s.config.publicUrl ?? `${req.protocol}://${req.host}`;
+  if (s.config.publicUrl) return s.config.publicUrl;
+  if (req.host) return `${req.protocol}://${req.host}`;
+  // HTTP/1.0 allows a request without a Host (or an empty one): the server's own address, as webhooks use.
+  return s.runtime.listenUrl ?? `http://localhost:${s.config.port}`;
 }
 
 /**

@@ -75,4 +75,32 @@ describe("logs", () => {
     expect(all).not.toContain(image.slice(100, 140));
     for (const l of parsed()) expect(typeof l.level).toBe("number");
   });
+
+  it("never writes a signed link's signature, however the query spells or repeats it", async () => {
+    const res = await srv.api(key, "POST", "/v1/generate", { prompt: "a lighthouse", size: "256x256" });
+    const signed = new URL(
+      ((await res.json()) as { data: { image: { signed_url: string } } }).data.image.signed_url,
+    );
+    const signature = signed.searchParams.get("signature")!;
+    const expires = signed.searchParams.get("expires")!;
+    const path = signed.pathname;
+    const variants = [
+      `${path}?expires=${expires}&signature=${signature}`,
+      `${path}?expires=${expires}&%73ignature=${signature}`,
+      `${path}?expires=${expires}&%73%69%67%6e%61%74%75%72%65=${signature}`,
+      `${path}?signature=a&signature=${signature}&expires=${expires}`,
+      `${path}?signature=${signature}&signature=b&expires=${expires}`,
+      `${path}?expires=${expires}&Signature=${signature}`,
+    ];
+    for (const [i, variant] of variants.entries()) {
+      const got = await fetch(srv.url + variant, { headers: { "x-request-id": `sig-${i}` } });
+      // The first three are the link itself; the others are refused, and must not be logged either.
+      if (i < 3) expect(got.status, variant).toBe(200);
+      const mine = linesOf(`sig-${i}`).find((l) => l.msg === "request");
+      expect(mine, variant).toBeDefined();
+      expect(mine!.url).toContain(path);
+      expect(mine!.url).toContain(`expires=${expires}`);
+    }
+    expect(lines.join("\n")).not.toContain(signature);
+  });
 });

@@ -72,6 +72,7 @@ export function accountRoutes(app: FastifyInstance, s: Services): void {
             "jobs.type",
             "jobs.created_at",
             "images.expires_at",
+            "images.deleted_at",
           ])
           .orderBy("jobs.seq", "desc")
           .limit(limit)
@@ -81,6 +82,9 @@ export function accountRoutes(app: FastifyInstance, s: Services): void {
       ]);
       const total = Number(count.n);
       const root = baseUrl(s, req);
+      // A purged or swept image has no bytes left: no link to it.
+      const kept = (r: (typeof rows)[number]) =>
+        r.image_token !== null && r.expires_at !== null && r.deleted_at === null;
       return {
         success: true,
         data: {
@@ -94,11 +98,10 @@ export function accountRoutes(app: FastifyInstance, s: Services): void {
             cost: formatMoney(r.status === "completed" ? r.cost : 0),
             status: r.status,
             type: r.type,
-            image_url: r.image_token ? `${root}/v1/images/${r.image_token}` : null,
-            signed_url:
-              r.image_token && r.expires_at
-                ? signedImageUrl(s, req, { token: r.image_token, expires_at: r.expires_at })
-                : null,
+            image_url: kept(r) ? `${root}/v1/images/${r.image_token}` : null,
+            signed_url: kept(r)
+              ? signedImageUrl(s, req, { token: r.image_token!, expires_at: r.expires_at! })
+              : null,
             expires_at: r.expires_at ? apiTime(r.expires_at) : null,
             created_at: apiTime(r.created_at),
           })),

@@ -40,6 +40,16 @@ export function keyView(k: ApiKeyRow) {
   };
 }
 
+/**
+ * An amount of money as the admin routes take it: a decimal of at most 4 places, as every amount is shown
+ * (a fifth place would be kept but never seen), or null when it is not one.
+ */
+function amountOf(value: unknown): number | null {
+  const text = typeof value === "number" ? String(value) : value;
+  if (typeof text !== "string" || /\.\d{5,}$/.test(text.trim())) return null;
+  return parseMoney(text);
+}
+
 const LIMIT_FIELDS = [
   "rate_limit_per_minute",
   "max_concurrent",
@@ -89,11 +99,13 @@ export function adminRoutes(app: FastifyInstance, s: Services): void {
         param: "name",
       });
     }
-    const balance = body.balance === undefined ? 0 : parseMoney(body.balance);
+    const balance = body.balance === undefined ? 0 : amountOf(body.balance);
     if (balance === null || balance < 0)
-      throw new ApiError("invalid_parameter", 'balance must be a non-negative amount such as "10.00"', {
-        param: "balance",
-      });
+      throw new ApiError(
+        "invalid_parameter",
+        'balance must be a non-negative amount of at most 4 decimal places, such as "10.00"',
+        { param: "balance" },
+      );
     const patch = parsePatch(body);
     const now = s.clock.now();
     let tenant = await s.tenants.create(name.trim(), balance, now);
@@ -144,11 +156,15 @@ export function adminRoutes(app: FastifyInstance, s: Services): void {
   app.post<{ Params: { id: string } }>("/admin/v1/tenants/:id/credits", on.credit, async (req) => {
     await found(req.params.id);
     const body = asObject(req.body);
-    const amount = parseMoney(body.amount);
+    const amount = amountOf(body.amount);
     if (amount === null || amount === 0)
-      throw new ApiError("invalid_parameter", 'amount must be a non-zero amount such as "5.00" or "-1.25"', {
-        param: "amount",
-      });
+      throw new ApiError(
+        "invalid_parameter",
+        'amount must be a non-zero amount of at most 4 decimal places, such as "5.00" or "-1.25"',
+        { param: "amount" },
+      );
+    if (body.reason !== undefined && body.reason !== null && typeof body.reason !== "string")
+      throw new ApiError("invalid_parameter", "reason must be a string", { param: "reason" });
     const reason =
       typeof body.reason === "string" && body.reason.trim()
         ? body.reason.trim().slice(0, 500)

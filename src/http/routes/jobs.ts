@@ -146,10 +146,15 @@ export function jobRoutes(app: FastifyInstance, s: Services): void {
         });
       }
       let before: number | undefined;
-      if (cursor !== undefined) {
-        before = Number(Buffer.from(cursor, "base64url").toString());
-        if (!Number.isInteger(before) || before < 0)
-          throw new ApiError("invalid_parameter", "cursor is not valid", { param: "cursor" });
+      // Empty is no cursor (the first page). Otherwise exactly what next_cursor gives: base64url decoding
+      // skips what it cannot read, so "" or junk would decode to "" and Number("") is 0, an empty page.
+      if (cursor !== undefined && cursor !== "") {
+        const seq = Buffer.from(cursor, "base64url").toString();
+        if (!/^\d{1,15}$/.test(seq) || Buffer.from(seq).toString("base64url") !== cursor)
+          throw new ApiError("invalid_parameter", "cursor is not valid: pass next_cursor as it is", {
+            param: "cursor",
+          });
+        before = Number(seq);
       }
       let q = s.db.kysely.selectFrom("jobs").selectAll().where("tenant_id", "=", req.auth!.tenantId);
       if (status) q = q.where("status", "=", status as JobStatus);

@@ -70,7 +70,10 @@ export function webhookRoutes(app: FastifyInstance, s: Services): void {
       throw new ApiError("invalid_parameter", `At most ${MAX_ENDPOINTS} webhook endpoints per account`);
     }
     const { row, secret } = await s.webhooks.createEndpoint(req.auth!.tenantId, url, events, description);
-    return reply.code(201).send({ ...endpointView(row), secret });
+    return reply
+      .code(201)
+      .header("Cache-Control", "no-store")
+      .send({ ...endpointView(row), secret });
   });
 
   app.get("/v1/webhooks", on.list, async (req) => ({
@@ -78,9 +81,13 @@ export function webhookRoutes(app: FastifyInstance, s: Services): void {
     data: (await s.webhooks.listEndpoints(req.auth!.tenantId)).map(endpointView),
   }));
 
-  // Shown once, like an endpoint's secret: a key that can read webhooks must not be able to read it again.
+  // Shown once, like an endpoint's secret: a key that can read webhooks must not be able to read it again,
+  // and no cache may keep a copy.
   app.post("/v1/webhooks/default/secret", on.defaultSecret, async (req, reply) =>
-    reply.code(201).send({ secret: await s.webhooks.rotateDefaultSecret(req.auth!.tenantId) }),
+    reply
+      .code(201)
+      .header("Cache-Control", "no-store")
+      .send({ secret: await s.webhooks.rotateDefaultSecret(req.auth!.tenantId) }),
   );
 
   app.delete<{ Params: { id: string } }>("/v1/webhooks/:id", on.delete, async (req, reply) => {

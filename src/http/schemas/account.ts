@@ -36,8 +36,8 @@ export const Generation = z.strictObject({
   cost: Money.describe("What was charged: 0.0000 unless completed"),
   status: JobStatusSchema,
   type: z.enum(["create", "edit"]),
-  image_url: z.string().nullable(),
-  signed_url: z.string().nullable(),
+  image_url: z.string().nullable().describe("Null when there is no image, or once it was deleted or swept"),
+  signed_url: z.string().nullable().describe("Null when image_url is"),
   expires_at: Timestamp.nullable(),
   created_at: Timestamp,
 });

@@ -48,7 +48,7 @@ const LimitsPatch = {
   monthly_image_allowance: Limit(0).describe("Null: none"),
   suspended: z.boolean().optional(),
 };
-const Amount = z.union([z.string().regex(/^-?\d{1,9}(\.\d{1,6})?$/), z.number()]);
+const Amount = z.union([z.string().regex(/^-?\d{1,9}(\.\d{1,4})?$/), z.number()]);
 
 export const CreateTenantRequest = z
   .object({

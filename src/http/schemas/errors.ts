@@ -20,7 +20,7 @@ export const ERROR_WHEN = {
   not_found: "the resource does not exist or belongs to another account",
   method_not_allowed: "wrong HTTP method on a known route",
   idempotency_conflict: "the first request with this Idempotency-Key is still running",
-  expired: "the image (or its signed link) has expired",
+  expired: "the image (or its signed link) has expired, or the image was deleted",
   payload_too_large: "the body, or one image, is over the size limit",
   idempotency_mismatch: "the Idempotency-Key was used with a different request",
   rate_limit_exceeded: "requests per minute exceeded (see Retry-After)",

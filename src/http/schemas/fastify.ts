@@ -91,7 +91,7 @@ const EXAMPLE_MESSAGE: Record<ErrorCode, string> = {
   method_not_allowed: "PUT is not allowed on /v1/generate; use POST",
   idempotency_conflict:
     "The first request with this Idempotency-Key (job job_4kX9mQ2pL7vR1sT8) is still running",
-  expired: "This image expired at 2026-06-02T12:00:00.000Z",
+  expired: "This image expired at 2026-06-02T12:00:00+00:00",
   payload_too_large: "The request body is over the size limit",
   idempotency_mismatch: "This Idempotency-Key was already used with a different request",
   rate_limit_exceeded: "Rate limit of 60 requests per minute exceeded",
@@ -125,10 +125,11 @@ const RATE_HEADERS = {
   "X-RateLimit-Remaining": header("Requests left in the current minute", "integer"),
   "X-RateLimit-Reset": header("When the current minute ends, in Unix seconds", "integer"),
 };
-/** The codes answered with a Retry-After header (app.ts, generation.ts). */
+/** The codes answered with a Retry-After header (app.ts, generation.ts, jobs.ts). */
 const RETRY_CODES: readonly ErrorCode[] = [
   "rate_limit_exceeded",
   "concurrency_limit_exceeded",
+  "quota_exceeded",
   "idempotency_conflict",
   "service_unavailable",
 ];

@@ -5,7 +5,7 @@ import type { Operation } from "./operation.js";
 export const Health = z.strictObject({ status: z.literal("ok") }).meta({ example: { status: "ok" } });
 export type Health = z.infer<typeof Health>;
 
-const Check = z.string().describe("`ok`, or `error: ` and why");
+const Check = z.enum(["ok", "error"]).describe("`ok` or `error` (why is in the server log)");
 
 export const Readiness = z
   .strictObject({
@@ -52,7 +52,7 @@ export const healthOps = {
         schema: Readiness,
         example: {
           status: "not_ready",
-          checks: { database: "ok", storage: "error: EACCES: permission denied", queue: "ok" },
+          checks: { database: "ok", storage: "error", queue: "ok" },
           queue: { depth: 0, running: 0 },
         },
       },

@@ -15,7 +15,8 @@ import type { Operation } from "./operation.js";
 
 const JOB_ID = "job_4kX9mQ2pL7vR1sT8";
 const Dimension = z
-  .union([z.number().int(), z.string().regex(/^\d+$/)])
+  .number()
+  .int()
   .optional()
   .describe("A multiple of 8 from 256 to the model's max size; 1024 by default");
 

@@ -109,6 +109,10 @@ const EndpointIdParam = idParam("The webhook endpoint id", ENDPOINT_ID);
 const tags = ["Webhooks"];
 const auth = { key: "webhooks" } as const;
 
+const noStore = {
+  "Cache-Control": { description: "`no-store`: the answer holds a secret", type: "string" },
+} as const;
+
 export const webhookOps = {
   create: {
     operationId: "createWebhook",
@@ -119,7 +123,9 @@ export const webhookOps = {
     tags,
     auth,
     body: CreateWebhookRequest,
-    responses: { 201: { description: "The endpoint, with its secret", schema: CreatedWebhook } },
+    responses: {
+      201: { description: "The endpoint, with its secret", schema: CreatedWebhook, headers: noStore },
+    },
     errors: [...BODY_ERRORS, "invalid_parameter"],
   },
   list: {
@@ -139,7 +145,9 @@ export const webhookOps = {
       "this answer; calling again makes a new one, and the old one stops signing at once.",
     tags,
     auth,
-    responses: { 201: { description: "The new secret, shown once", schema: DefaultSecret } },
+    responses: {
+      201: { description: "The new secret, shown once", schema: DefaultSecret, headers: noStore },
+    },
     errors: [],
   },
   delete: {
