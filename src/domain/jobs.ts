@@ -271,8 +271,9 @@ export class JobService {
   }
 
   /**
-   * Resolves when the job reaches a terminal status, or with null after `timeoutMs` or when `signal`
-   * fires (the client went away). Listens before it looks, so a job that ends in between is not missed.
+   * Resolves when the job reaches a terminal status, or with null after `timeoutMs`, when `signal` fires
+   * (the client went away) or when the job cannot be read. Listens before it looks, so a job that ends in
+   * between is not missed.
    */
   waitFor(jobId: string, timeoutMs: number, signal?: AbortSignal): Promise<Outcome | null> {
     return new Promise((resolve) => {
@@ -294,9 +295,15 @@ export class JobService {
       this.events.on(jobId, finish);
       if (signal?.aborted) return gone();
       signal?.addEventListener("abort", gone, { once: true });
-      void this.get(jobId).then(async (job) => {
-        if (job && !OPEN_STATUSES.includes(job.status)) finish({ job, image: await this.imageOf(job) });
-      });
+      this.get(jobId)
+        .then(async (job) => {
+          if (job && !OPEN_STATUSES.includes(job.status)) finish({ job, image: await this.imageOf(job) });
+        })
+        .catch((err: unknown) => {
+          // Had the job already ended, no event would come: waiting on could only end in the timeout.
+          this.deps.log.warn({ err, jobId }, "could not read a job to wait for it");
+          gone();
+        });
     });
   }
 
@@ -344,12 +351,12 @@ export class JobService {
     const writeProgress = () => {
       progressTimer = undefined;
       lastProgressWrite = performance.now();
-      void db
-        .updateTable("jobs")
+      db.updateTable("jobs")
         .set({ progress: lastProgress })
         .where("id", "=", job.id)
         .where("status", "=", "running")
-        .execute();
+        .execute()
+        .catch((err: unknown) => log.warn({ err, jobId: job.id }, "could not write a job's progress"));
     };
     try {
       const images = await this.loadInputs(job);
