@@ -64,6 +64,7 @@ export interface Outcome {
 
 /** A job that crashed the process this many times is failed and refunded instead of run again. */
 const MAX_ATTEMPTS = 3;
+const SAVE_FAILED = "Image generation failed: the image could not be saved";
 const PROGRESS_WRITE_MS = 500;
 /** Idempotency keys are remembered this long. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
@@ -428,20 +429,35 @@ export class JobService {
       ? await images.put(job.tenant_id, job.id, bytes, MIME_TYPES[job.output_format], job.width, job.height)
       : undefined;
     const now = iso(clock.now());
-    const done = await db.transaction().execute(async (tx) => {
-      const row = await tx
-        .updateTable("jobs")
-        .set({ status: "completed", progress: 1, finished_at: now, image_token: image?.token ?? null })
-        .where("id", "=", job.id)
-        .where("status", "=", "running")
-        .returningAll()
-        .executeTakeFirst();
-      if (!row) return undefined;
-      await capture(tx, job.tenant_id, job.id, job.cost, now);
-      if (image) await tx.insertInto("images").values(image).execute();
-      await this.hooks?.inTransaction(tx, row);
-      return row;
-    });
+    let done: Job | undefined;
+    try {
+      done = await db.transaction().execute(async (tx) => {
+        const row = await tx
+          .updateTable("jobs")
+          .set({ status: "completed", progress: 1, finished_at: now, image_token: image?.token ?? null })
+          .where("id", "=", job.id)
+          .where("status", "=", "running")
+          .returningAll()
+          .executeTakeFirst();
+        if (!row) return undefined;
+        await capture(tx, job.tenant_id, job.id, job.cost, now);
+        if (image) await tx.insertInto("images").values(image).execute();
+        await this.hooks?.inTransaction(tx, row);
+        return row;
+      });
+    } catch (err) {
+      // Failed first, then the bytes: once the job is failed its completion can no longer commit, and a
+      // completion that did commit (only its answer lost) keeps the image it was charged for.
+      const failed = await this.fail(job, "generation_failed", SAVE_FAILED).catch(() => undefined);
+      const row = failed ?? (await this.get(job.id).catch(() => undefined));
+      if (image && row && row.image_token !== image.token) {
+        // No row refers to these bytes, so no sweeper would ever delete them.
+        await images
+          .discard(image)
+          .catch((e: unknown) => log.error({ err: e, jobId: job.id }, "could not delete an unsaved image"));
+      }
+      throw err;
+    }
     if (done) {
       // Tell the waiters first: what follows is cleanup, and its failure must not cost them the image.
       this.hooks?.afterCommit(done);
