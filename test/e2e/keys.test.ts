@@ -269,7 +269,10 @@ describe("self-service keys over HTTP", () => {
     expect(res.status).toBe(201);
     const fresh = ((await res.json()) as { data: Created }).data;
     expect(await balance(old.api_key)).toBe(200);
-    const gen = await srv.api(old.api_key, "POST", "/v1/generate", { prompt: "a lighthouse", size: "256x256" });
+    const gen = await srv.api(old.api_key, "POST", "/v1/generate", {
+      prompt: "a lighthouse",
+      size: "256x256",
+    });
     expect(gen.status).toBe(200);
     // Whoever holds a leaked key must not lock out its owner nor leave something behind that outlives it.
     const refused = [
