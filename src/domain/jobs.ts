@@ -496,9 +496,12 @@ export class JobService {
     });
     if (!row) return undefined;
     this.controllers.get(job.id)?.abort(tenantSafe(message));
-    await this.dropInputs(row);
+    // Tell the waiters first, as complete() does: the cleanup's failure must not cost them the outcome.
     this.hooks?.afterCommit(row);
     this.events.emit(job.id, { job: row } satisfies Outcome);
+    await this.dropInputs(row).catch((err: unknown) =>
+      this.deps.log.warn({ err, jobId: job.id }, "could not delete an ended job's source images"),
+    );
     return row;
   }
 

@@ -1,8 +1,9 @@
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { samplePng, startTestServer, type TestServer } from "../helpers/server.js";
 import { DIALECTS } from "../helpers/db.js";
+import { FailingEngine, GatedEngine } from "../helpers/engines.js";
 import { ledgerSums } from "../../src/domain/ledger.js";
 
 function filesUnder(dir: string): string[] {
@@ -52,5 +53,52 @@ describe.each(DIALECTS)("errors while a job ends, on %s", (dialect) => {
     // The answer goes first; the bytes are deleted right after.
     await expect.poll(() => filesUnder(path.join(srv!.services.config.blobDir, "images", t.id))).toEqual([]);
     expect(await settled(t.id)).toMatchObject({ available: 1_000_000, held: 0, total_generations: 0 });
+  });
+
+  /** Source images can no longer be deleted (a full or read-only disk); everything else works. */
+  function inputsUndeletable() {
+    const store = srv!.services.store;
+    const remove = store.delete.bind(store);
+    store.delete = async (key: string) => {
+      if (key.startsWith("inputs/")) throw new Error("EIO: i/o error, unlink");
+      return remove(key);
+    };
+  }
+  const edit = async () => ({
+    prompt: "make it blue",
+    size: "256x256",
+    images: [{ data: (await samplePng()).toString("base64"), mime_type: "image/png" }],
+  });
+
+  it("a failed edit whose source images cannot be deleted still answers its failure, refunded", async () => {
+    srv = await startTestServer({
+      dialect,
+      engine: new FailingEngine(),
+      // Longer than the answer takes by far; the wait would end here if the failure never reached it.
+      env: { ZEKRON_SYNC_TIMEOUT_SECONDS: "10" },
+    });
+    const t = await srv.tenant("1.00");
+    inputsUndeletable();
+    const res = await srv.api(t.key, "POST", "/v1/generate", await edit());
+    const body = (await res.json()) as { error: { code: string } };
+    expect([res.status, body.error.code]).toEqual([500, "generation_failed"]);
+    expect(await settled(t.id)).toMatchObject({ available: 1_000_000, held: 0, total_generations: 0 });
+  });
+
+  it("DELETE of a running edit whose source images cannot be deleted answers 204, canceled and refunded", async () => {
+    const engine = new GatedEngine();
+    srv = await startTestServer({ dialect, engine });
+    try {
+      const t = await srv.tenant("1.00");
+      inputsUndeletable();
+      const res = await srv.api(t.key, "POST", "/v1/images/generate", await edit());
+      const { job_id } = (await res.json()) as { job_id: string };
+      await expect.poll(() => engine.started).toBe(1);
+      expect((await srv.api(t.key, "DELETE", `/v1/jobs/${job_id}`)).status).toBe(204);
+      expect((await srv.services.jobs.get(job_id))?.status).toBe("canceled");
+      expect(await settled(t.id)).toMatchObject({ available: 1_000_000, held: 0, total_generations: 0 });
+    } finally {
+      engine.release();
+    }
   });
 });
