@@ -65,9 +65,14 @@ export interface Outcome {
 /** A job that crashed the process this many times is failed and refunded instead of run again. */
 const MAX_ATTEMPTS = 3;
 const SAVE_FAILED = "Image generation failed: the image could not be saved";
+const NO_RECEIVER =
+  "Canceled and refunded: a zero-retention image is returned only to the waiting request, which had ended";
 const PROGRESS_WRITE_MS = 500;
 /** Idempotency keys are remembered this long. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+
+/** Thrown inside a zero-retention completion to roll it back: no request is left to take the image. */
+class NoReceiver extends Error {}
 
 /**
  * The one path every generation takes: hold and job row in one transaction, then the queue, then the
@@ -82,6 +87,11 @@ export class JobService {
   private readonly controllers = new Map<string, AbortController>();
   /** Requests in this process waiting for a job's bytes: a zero-retention image can go only to them. */
   private readonly receivers = new Map<string, number>();
+  /**
+   * Zero-retention jobs whose completion has counted on their waiters taking the bytes, with the leaving
+   * of those waiters that asked to go meanwhile: they go only once the outcome is known.
+   */
+  private readonly handing = new Map<string, Set<() => void>>();
   private hooks?: TerminalHooks;
 
   constructor(
@@ -291,7 +301,13 @@ export class JobService {
         else this.receivers.delete(jobId);
         resolve(o);
       };
-      const gone = () => finish(null);
+      const gone = () => {
+        // Leaving now would charge a zero-retention image that nobody takes: stay for the outcome, which
+        // the completion already in progress is about to give.
+        const leaving = this.handing.get(jobId);
+        if (leaving) leaving.add(() => finish(null));
+        else finish(null);
+      };
       const timer = setTimeout(gone, timeoutMs);
       this.events.on(jobId, finish);
       if (signal?.aborted) return gone();
@@ -413,62 +429,78 @@ export class JobService {
 
   private async complete(job: Job, bytes: Buffer, engineMs: number): Promise<void> {
     const { db, clock, images, log } = this.deps;
-    if (!job.store && !this.receivers.has(job.id)) {
-      // Zero retention: the bytes exist only here, and the request that would take them has ended (timed
-      // out or gone). Charging for an image nobody can ever receive would break "no charge without an
-      // image", so the job ends canceled and refunded instead.
-      await this.fail(
-        job,
-        "canceled",
-        "Canceled and refunded: a zero-retention image is returned only to the waiting request, which had ended",
-        "canceled",
-      );
-      return;
-    }
     const image = job.store
       ? await images.put(job.tenant_id, job.id, bytes, MIME_TYPES[job.output_format], job.width, job.height)
       : undefined;
     const now = iso(clock.now());
     let done: Job | undefined;
     try {
-      done = await db.transaction().execute(async (tx) => {
-        const row = await tx
-          .updateTable("jobs")
-          .set({ status: "completed", progress: 1, finished_at: now, image_token: image?.token ?? null })
-          .where("id", "=", job.id)
-          .where("status", "=", "running")
-          .returningAll()
-          .executeTakeFirst();
-        if (!row) return undefined;
-        await capture(tx, job.tenant_id, job.id, job.cost, now);
-        if (image) await tx.insertInto("images").values(image).execute();
-        await this.hooks?.inTransaction(tx, row);
-        return row;
-      });
-    } catch (err) {
-      // Failed first, then the bytes: once the job is failed its completion can no longer commit, and a
-      // completion that did commit (only its answer lost) keeps the image it was charged for.
-      const failed = await this.fail(job, "generation_failed", SAVE_FAILED).catch(() => undefined);
-      const row = failed ?? (await this.get(job.id).catch(() => undefined));
-      if (image && row && row.image_token !== image.token) {
-        // No row refers to these bytes, so no sweeper would ever delete them.
-        await images
-          .discard(image)
-          .catch((e: unknown) => log.error({ err: e, jobId: job.id }, "could not delete an unsaved image"));
+      try {
+        done = await db.transaction().execute(async (tx) => {
+          const row = await tx
+            .updateTable("jobs")
+            .set({ status: "completed", progress: 1, finished_at: now, image_token: image?.token ?? null })
+            .where("id", "=", job.id)
+            .where("status", "=", "running")
+            .returningAll()
+            .executeTakeFirst();
+          if (!row) return undefined;
+          await capture(tx, job.tenant_id, job.id, job.cost, now);
+          if (image) await tx.insertInto("images").values(image).execute();
+          await this.hooks?.inTransaction(tx, row);
+          // Zero retention: the bytes exist only here, so the charge stands only if a request in this
+          // process takes them. Decided last before the commit, and in one step with that request, which
+          // from here waits for the outcome whatever happens to its client.
+          if (!job.store && !this.handOff(job.id)) throw new NoReceiver();
+          return row;
+        });
+      } catch (err) {
+        if (err instanceof NoReceiver) {
+          // Charging for an image nobody can ever receive would break "no charge without an image".
+          await this.fail(job, "canceled", NO_RECEIVER, "canceled");
+          return;
+        }
+        // Failed first, then the bytes: once the job is failed its completion can no longer commit, and a
+        // completion that did commit (only its answer lost) keeps the image it was charged for.
+        const failed = await this.fail(job, "generation_failed", SAVE_FAILED).catch(() => undefined);
+        const row = failed ?? (await this.get(job.id).catch(() => undefined));
+        if (image && row && row.image_token !== image.token) {
+          // No row refers to these bytes, so no sweeper would ever delete them.
+          await images
+            .discard(image)
+            .catch((e: unknown) => log.error({ err: e, jobId: job.id }, "could not delete an unsaved image"));
+        }
+        throw err;
       }
-      throw err;
+      if (done) {
+        // Tell the waiters first: what follows is cleanup, and its failure must not cost them the image.
+        this.hooks?.afterCommit(done);
+        this.events.emit(job.id, { job: done, image, bytes, engineMs } satisfies Outcome);
+      }
+    } finally {
+      this.endHandOff(job.id);
     }
-    if (done) {
-      // Tell the waiters first: what follows is cleanup, and its failure must not cost them the image.
-      this.hooks?.afterCommit(done);
-      this.events.emit(job.id, { job: done, image, bytes, engineMs } satisfies Outcome);
-    } else if (image) {
+    if (!done && image) {
       // Canceled or failed while the engine worked: that path already released the hold.
       await images.discard(image);
     }
     await this.dropInputs(job).catch((err: unknown) =>
       log.warn({ err, jobId: job.id }, "could not delete a finished job's source images"),
     );
+  }
+
+  /** Counts on this process's waiters of a zero-retention job to take its bytes; false when it has none. */
+  private handOff(jobId: string): boolean {
+    if (!this.receivers.has(jobId)) return false;
+    this.handing.set(jobId, new Set());
+    return true;
+  }
+
+  /** The outcome is out (or the completion failed): waiters that asked to leave meanwhile may now go. */
+  private endHandOff(jobId: string): void {
+    const leaving = this.handing.get(jobId);
+    this.handing.delete(jobId);
+    for (const leave of leaving ?? []) leave();
   }
 
   /** Moves an open job to a terminal failure status and releases its hold, at most once. */

@@ -225,24 +225,28 @@ export async function awaitGeneration(
   job: Pick<Job, "id" | "tenant_id" | "cost" | "store">,
   gone?: AbortSignal,
 ): Promise<Outcome> {
-  const outcome = await s.jobs.waitFor(job.id, s.config.syncTimeoutMs, gone);
-  if (!outcome) {
-    if (!job.store) {
-      // A zero-retention image can only be handed over in this answer; if the answer goes without it, the
-      // job must not go on to be charged for an image that is thrown away.
-      const canceled = await s.jobs.fail(
-        job,
-        "canceled",
-        "Canceled and refunded: the request ended before the zero-retention image was ready",
-        "canceled",
+  let outcome = await s.jobs.waitFor(job.id, s.config.syncTimeoutMs, gone);
+  if (!outcome && !job.store) {
+    // A zero-retention image can only be handed over in this answer; if the answer goes without it, the
+    // job must not go on to be charged for an image that is thrown away.
+    const canceled = await s.jobs.fail(
+      job,
+      "canceled",
+      "Canceled and refunded: the request ended before the zero-retention image was ready",
+      "canceled",
+    );
+    if (canceled) {
+      throw new ApiError(
+        "generation_timeout",
+        `The image was not ready in time; with X-Zekron-Store: 0 nothing is kept, so job ${job.id} was canceled and refunded`,
       );
-      if (canceled) {
-        throw new ApiError(
-          "generation_timeout",
-          `The image was not ready in time; with X-Zekron-Store: 0 nothing is kept, so job ${job.id} was canceled and refunded`,
-        );
-      }
     }
+    // It ended meanwhile (a zero-retention job never completes without handing its image to a waiter,
+    // and this one had left): answer how, not that it goes on.
+    const ended = await s.jobs.get(job.id);
+    if (ended && !OPEN_STATUSES.includes(ended.status)) outcome = { job: ended };
+  }
+  if (!outcome) {
     throw new ApiError(
       "generation_timeout",
       `The image is still being generated (job ${job.id}); it will appear in GET /v1/generations when done`,
