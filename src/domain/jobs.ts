@@ -52,6 +52,20 @@ export interface SubmitInput {
   idempotency?: Idempotency;
 }
 
+export interface WaitOptions {
+  timeoutMs: number;
+  /** Fires when the client goes away. */
+  signal?: AbortSignal;
+}
+
+export interface Submitted {
+  job: Job;
+  /** True when an Idempotency-Key gave back the job of an earlier request. */
+  replayed: boolean;
+  /** The wait asked of submit(), for a job it made. */
+  outcome?: Promise<Outcome | null>;
+}
+
 /** What a finished job hands to whoever waits for it in this process. */
 export interface Outcome {
   job: Job;
@@ -157,14 +171,15 @@ export class JobService {
   /**
    * Holds the price and creates the job in one transaction, then queues it. With an Idempotency-Key,
    * the key is claimed in the same transaction, so of many parallel requests exactly one creates a job
-   * and the others get that job back (`replayed`).
+   * and the others get that job back (`replayed`). With `wait`, a job made here is waited for (waitFor)
+   * from before it is queued, so `outcome` cannot miss its end, nor a zero-retention job its receiver.
    */
-  async submit(input: SubmitInput): Promise<{ job: Job; replayed: boolean }> {
+  async submit(input: SubmitInput, wait?: WaitOptions): Promise<Submitted> {
     if (input.idempotency) {
       const existing = await this.findIdempotent(input.tenantId, input.idempotency);
       if (existing) return { job: existing, replayed: true };
       try {
-        return { job: await this.create(input), replayed: false };
+        return { ...(await this.create(input, wait)), replayed: false };
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
         const winner = await this.findIdempotent(input.tenantId, input.idempotency);
@@ -172,10 +187,13 @@ export class JobService {
         return { job: winner, replayed: true };
       }
     }
-    return { job: await this.create(input), replayed: false };
+    return { ...(await this.create(input, wait)), replayed: false };
   }
 
-  private async create(input: SubmitInput): Promise<Job> {
+  private async create(
+    input: SubmitInput,
+    wait?: WaitOptions,
+  ): Promise<{ job: Job; outcome?: Promise<Outcome | null> }> {
     const { clock } = this.deps;
     const id = newId("job");
     const now = iso(clock.now());
@@ -192,8 +210,9 @@ export class JobService {
       throw err;
     }
     if (input.images.length > 0) this.inputs.set(id, input.images);
+    const outcome = wait && this.waitFor(id, wait.timeoutMs, wait.signal);
     await this.deps.queue.enqueue({ jobId: id, tenantId: input.tenantId });
-    return job;
+    return { job, outcome };
   }
 
   private holdAndInsert(id: string, now: string, input: SubmitInput): Promise<Job> {

@@ -6,7 +6,7 @@ import { whenClosed } from "./closed.js";
 import { ApiError } from "../errors.js";
 import { DEFAULT_MODEL, DEFAULT_SIZE, priceOf, type ModelInfo } from "../domain/catalog.js";
 import { acceptImage, decodeBase64 } from "../domain/uploads.js";
-import type { Idempotency, SubmitInput, Outcome } from "../domain/jobs.js";
+import type { Idempotency, SubmitInput, Submitted, Outcome } from "../domain/jobs.js";
 import type { OutputFormat } from "../engines/types.js";
 import { OPEN_STATUSES, type ImageRow, type Job } from "../db/schema.js";
 
@@ -180,7 +180,8 @@ export async function validateGeneration(
  * with the same Idempotency-Key gets the first job's result, or 409 while that job is still open.
  */
 export async function generateAndWait(s: Services, input: SubmitInput, gone?: AbortSignal): Promise<Outcome> {
-  return awaitGeneration(s, (await submitGeneration(s, input)).job, gone);
+  const { job, outcome } = await submitGeneration(s, input, gone);
+  return awaitGeneration(s, job, gone, outcome);
 }
 
 /**
@@ -197,13 +198,16 @@ export function clientGone(reply: FastifyReply): AbortSignal {
 
 /**
  * The submit half of generateAndWait, apart so that a route making several images (OpenAI's `n`) can
- * hold them all before waiting, and cancel the ones it made when a later one cannot be paid for.
+ * hold them all before waiting, and cancel the ones it made when a later one cannot be paid for. The wait
+ * of a job made here starts before the job is queued (its `outcome`, for awaitGeneration).
  */
 export async function submitGeneration(
   s: Services,
   input: SubmitInput,
-): Promise<{ job: Job; replayed: boolean }> {
-  const { job, replayed } = await s.jobs.submit(input);
+  gone?: AbortSignal,
+): Promise<Submitted> {
+  const submitted = await s.jobs.submit(input, { timeoutMs: s.config.syncTimeoutMs, signal: gone });
+  const { job, replayed } = submitted;
   if (replayed && OPEN_STATUSES.includes(job.status)) {
     throw new ApiError(
       "idempotency_conflict",
@@ -216,16 +220,20 @@ export async function submitGeneration(
   if (replayed && job.status === "completed" && !job.store) {
     throw new ApiError("idempotency_conflict", "This zero-retention image was returned once and is not kept");
   }
-  return { job, replayed };
+  return submitted;
 }
 
-/** The wait half of generateAndWait: the finished job, or the sync routes' error for how it ended. */
+/**
+ * The wait half of generateAndWait: the finished job, or the sync routes' error for how it ended. `waiting`
+ * is the wait submitGeneration started for a job it made; a replayed job is waited for from here.
+ */
 export async function awaitGeneration(
   s: Services,
   job: Pick<Job, "id" | "tenant_id" | "cost" | "store">,
   gone?: AbortSignal,
+  waiting: Promise<Outcome | null> = s.jobs.waitFor(job.id, s.config.syncTimeoutMs, gone),
 ): Promise<Outcome> {
-  let outcome = await s.jobs.waitFor(job.id, s.config.syncTimeoutMs, gone);
+  let outcome = await waiting;
   if (!outcome && !job.store) {
     // A zero-retention image can only be handed over in this answer; if the answer goes without it, the
     // job must not go on to be charged for an image that is thrown away.

@@ -12,9 +12,10 @@ import OpenAI, {
   toFile,
 } from "openai";
 import { startTestServer, samplePng, type TestServer } from "../helpers/server.js";
-import { tempDir } from "../helpers/db.js";
+import { DIALECTS, tempDir } from "../helpers/db.js";
 import { LocalEngine } from "../../src/engines/local/index.js";
 import { EngineError, type Engine, type EngineRequest, type EngineResult } from "../../src/engines/types.js";
+import { OPEN_STATUSES } from "../../src/db/schema.js";
 
 interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string };
@@ -514,5 +515,53 @@ describe("n images when some cannot be made or paid for", () => {
       engine.gate = undefined;
       open();
     }
+  });
+});
+
+describe.each(DIALECTS)("n images, each answered, kept or refunded, on %s", (dialect) => {
+  let srv: TestServer;
+  beforeAll(async () => {
+    srv = await startTestServer({ dialect });
+  });
+  afterAll(() => srv.stop());
+
+  /** Each submit of a job waits until the job submitted before it has ended. */
+  function oneAfterAnother() {
+    const jobs = srv.services.jobs;
+    const submit = jobs.submit.bind(jobs);
+    let previous: string | undefined;
+    jobs.submit = async (...args) => {
+      const id = previous;
+      if (id) {
+        await expect
+          .poll(async () => OPEN_STATUSES.includes((await jobs.get(id))!.status), { timeout: 10_000 })
+          .toBe(false);
+      }
+      const submitted = await submit(...args);
+      previous = submitted.job.id;
+      return submitted;
+    };
+    return () => void (jobs.submit = submit);
+  }
+
+  it("zero retention: an image that finished while the later ones were being submitted is answered", async () => {
+    const t = await srv.tenant("1.00");
+    const restore = oneAfterAnother();
+    try {
+      const res = await client(srv, t.key).images.generate(
+        { prompt: "a secret", size: "256x256", n: 3 },
+        { headers: { "X-Zekron-Store": "0" } },
+      );
+      expect(res.data).toHaveLength(3);
+      for (const d of res.data!) expect(await pngOf(d.b64_json!)).toEqual(["png", 256, 256]);
+    } finally {
+      restore();
+    }
+    expect((await historyOf(srv, t.key)).map((h) => h.status)).toEqual([
+      "completed",
+      "completed",
+      "completed",
+    ]);
+    expect((await balanceOf(srv, t.key)).total_generations).toBe(3);
   });
 });
