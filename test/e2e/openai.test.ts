@@ -12,6 +12,7 @@ import OpenAI, {
   toFile,
 } from "openai";
 import { startTestServer, samplePng, type TestServer } from "../helpers/server.js";
+import { GatedEngine } from "../helpers/engines.js";
 import { DIALECTS, tempDir } from "../helpers/db.js";
 import { LocalEngine } from "../../src/engines/local/index.js";
 import { EngineError, type Engine, type EngineRequest, type EngineResult } from "../../src/engines/types.js";
@@ -563,5 +564,55 @@ describe.each(DIALECTS)("n images, each answered, kept or refunded, on %s", (dia
       "completed",
     ]);
     expect((await balanceOf(srv, t.key)).total_generations).toBe(3);
+  });
+});
+
+describe("a sync wait that runs out on the OpenAI routes", () => {
+  let srv: TestServer;
+  const engine = new GatedEngine();
+  beforeAll(async () => {
+    srv = await startTestServer({ engine, env: { ZEKRON_SYNC_TIMEOUT_SECONDS: "1" } });
+  });
+  afterAll(async () => {
+    engine.release();
+    await srv.stop();
+  });
+
+  const jobsOf = (tenantId: string) =>
+    srv.services.db.kysely
+      .selectFrom("jobs")
+      .select(["status", "store"])
+      .where("tenant_id", "=", tenantId)
+      .orderBy("seq")
+      .execute();
+
+  it("answers 504 and the job goes on, charged when done and in the history; a zero-retention one is refunded", async () => {
+    const t = await srv.tenant("1.00");
+    const timedOut = async (headers: Record<string, string>) => {
+      const res = await srv.api(
+        t.key,
+        "POST",
+        "/v1/images/generations",
+        { prompt: "a slow kite", size: "256x256" },
+        headers,
+      );
+      const body = (await res.json()) as OpenAIErrorBody;
+      expect([res.status, body.error.code]).toEqual([504, "generation_timeout"]);
+      return body.error.message;
+    };
+    expect(await timedOut({})).toMatch(/still being generated .* will appear in GET \/v1\/generations/);
+    expect(await timedOut({ "X-Zekron-Store": "0" })).toMatch(/canceled and refunded/);
+
+    engine.release();
+    await expect
+      .poll(() => jobsOf(t.id))
+      .toEqual([
+        { status: "completed", store: 1 },
+        { status: "canceled", store: 0 },
+      ]);
+    expect((await historyOf(srv, t.key)).map((h) => h.status)).toEqual(["canceled", "completed"]);
+    const bal = await balanceOf(srv, t.key);
+    expect(bal.total_generations).toBe(1);
+    expect(Number(bal.balance)).toBeLessThan(1);
   });
 });

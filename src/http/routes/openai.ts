@@ -146,17 +146,8 @@ async function createImages(
   const settled = await Promise.allSettled(
     jobs.map(({ job, outcome }) => awaitGeneration(s, job, gone, outcome)),
   );
-  // The answer is final: a job that outlived the wait is canceled first (also when nothing succeeded and
-  // the answer is an error), so the client pays only for what it gets.
-  for (const [i, r] of settled.entries()) {
-    if (r.status === "rejected" && r.reason instanceof ApiError && r.reason.code === "generation_timeout")
-      await s.jobs.fail(
-        jobs[i]!.job,
-        "canceled",
-        "Canceled: the request answered without this image",
-        "canceled",
-      );
-  }
+  // A job that outlived the wait goes on and shows in the history, as the 504 says (awaitGeneration has
+  // already canceled and refunded a zero-retention one, which nobody could receive later).
   const done = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
   if (done.length === 0) throw (settled[0] as PromiseRejectedResult).reason;
 
