@@ -85,6 +85,15 @@ const PROGRESS_WRITE_MS = 500;
 /** Idempotency keys are remembered this long. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
+/** The job id of an Idempotency-Key whose request answered without making its job. */
+const NOT_MADE = "-";
+
+/**
+ * Thrown by submit() for an Idempotency-Key that stands for no job: the first request with it answered
+ * without making one (see markNotMade).
+ */
+export class NotMade extends Error {}
+
 /** Thrown inside a zero-retention completion to roll it back: no request is left to take the image. */
 class NoReceiver extends Error {}
 
@@ -139,7 +148,8 @@ export class JobService {
 
   /**
    * The job an Idempotency-Key already stands for, or undefined. Throws idempotency_mismatch when the key
-   * was used for a different request. Keys older than 24 h are forgotten.
+   * was used for a different request, and NotMade when it stands for no job. Keys older than 24 h are
+   * forgotten.
    */
   async findIdempotent(tenantId: string, idem: Idempotency): Promise<Job | undefined> {
     const { db, clock } = this.deps;
@@ -165,7 +175,30 @@ export class JobService {
         "This Idempotency-Key was already used with a different request",
       );
     }
+    if (row.job_id === NOT_MADE) throw new NotMade(`Idempotency-Key ${idem.key} stands for no job`);
     return this.get(row.job_id);
+  }
+
+  /**
+   * Claims Idempotency-Keys for jobs that a request answered without, so that a retry with them replays
+   * that answer instead of making, and charging, the jobs now. A key already claimed stays as it is.
+   */
+  async markNotMade(tenantId: string, keys: Idempotency[]): Promise<void> {
+    if (keys.length === 0) return;
+    const now = iso(this.deps.clock.now());
+    await this.deps.db
+      .insertInto("idempotency_keys")
+      .values(
+        keys.map((k) => ({
+          tenant_id: tenantId,
+          key: k.key,
+          request_hash: k.hash,
+          job_id: NOT_MADE,
+          created_at: now,
+        })),
+      )
+      .onConflict((oc) => oc.columns(["tenant_id", "key"]).doNothing())
+      .execute();
   }
 
   /**

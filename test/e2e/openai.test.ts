@@ -565,6 +565,29 @@ describe.each(DIALECTS)("n images, each answered, kept or refunded, on %s", (dia
     ]);
     expect((await balanceOf(srv, t.key)).total_generations).toBe(3);
   });
+
+  it("a retry of an answer cut short by the allowance replays that answer: no new job, no new charge", async () => {
+    const t = await srv.tenant("1.00", { daily_image_allowance: 3 });
+    const c = client(srv, t.key);
+    const body = { prompt: "five pears", size: "256x256" as const, n: 5 };
+    const headers = { "Idempotency-Key": "order-7" };
+    const restore = oneAfterAnother();
+    let first;
+    try {
+      first = await c.images.generate(body, { headers });
+    } finally {
+      restore();
+    }
+    expect(first.data).toHaveLength(3);
+    const paid = await balanceOf(srv, t.key);
+    expect(paid.total_generations).toBe(3);
+
+    await srv.admin("PATCH", `/admin/v1/tenants/${t.id}`, { daily_image_allowance: 100 });
+    const again = await c.images.generate(body, { headers });
+    expect(again.data!.map((d) => d.b64_json)).toEqual(first.data!.map((d) => d.b64_json));
+    expect(await balanceOf(srv, t.key)).toEqual(paid);
+    expect(await historyOf(srv, t.key)).toHaveLength(3);
+  });
 });
 
 describe("a sync wait that runs out on the OpenAI routes", () => {

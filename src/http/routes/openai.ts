@@ -2,7 +2,13 @@ import { createHash } from "node:crypto";
 import multipart, { type MultipartFile } from "@fastify/multipart";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Services } from "../../services.js";
-import type { Idempotency, Outcome, SubmitInput, Submitted } from "../../domain/jobs.js";
+import {
+  NotMade,
+  type Idempotency,
+  type Outcome,
+  type SubmitInput,
+  type Submitted,
+} from "../../domain/jobs.js";
 import { ApiError, type ErrorCode } from "../../errors.js";
 import { formatMoney } from "../../domain/money.js";
 import { MAX_IMAGE_BYTES } from "../../domain/uploads.js";
@@ -209,8 +215,7 @@ async function submitAll(
   const made: Submitted[] = [];
   try {
     for (let i = 0; i < n; i++) {
-      // Image i > 0 claims the key plus " i": a space never occurs in a client's key, so no clash.
-      const idempotency = idem && { key: i === 0 ? idem.key : `${idem.key} ${i}`, hash: idem.hash };
+      const idempotency = imageKey(idem, i);
       // Each image is waited for from its own submit: one that finishes while the later ones are still
       // being held is not missed (a zero-retention one would be canceled for want of a receiver).
       const submitted = await submitGeneration(s, { ...input, idempotency }, gone);
@@ -218,6 +223,8 @@ async function submitAll(
       if (!submitted.replayed) made.push(submitted);
     }
   } catch (err) {
+    // A retry of a request that answered with fewer images: it replays that answer, and ends there too.
+    if (err instanceof NotMade) return jobs;
     const kept = await cancelMade(s, made);
     const replays = jobs.filter((j) => !made.includes(j));
     if (kept.length + replays.length === 0) {
@@ -235,11 +242,21 @@ async function submitAll(
       }
       throw err;
     }
-    // Some images stand: every claim stays, so a retry with the key replays this same answer (the
-    // canceled images fail again) instead of making, and charging, the missing ones.
+    // Some images stand: every claim stays, and the images never submitted are claimed as not made, so
+    // a retry with the key replays this same answer (the canceled images fail again) instead of making,
+    // and charging, the missing ones.
+    if (idem) {
+      const notMade = Array.from({ length: n - jobs.length }, (_, k) => imageKey(idem, jobs.length + k)!);
+      await s.jobs.markNotMade(input.tenantId, notMade);
+    }
     return [...replays, ...kept];
   }
   return jobs;
+}
+
+/** Image i > 0 claims the key plus " i": a space never occurs in a client's key, so no clash. */
+function imageKey(idem: Idempotency | undefined, i: number): Idempotency | undefined {
+  return idem && { key: i === 0 ? idem.key : `${idem.key} ${i}`, hash: idem.hash };
 }
 
 /** Cancels the jobs and returns those that had already completed (and so were paid for). */
