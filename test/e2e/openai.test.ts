@@ -436,7 +436,7 @@ describe("OpenAI model names mapped by the configuration file", () => {
   });
 });
 
-/** The local engine, but failing every `failEvery`-th call, or held until `open`. */
+/** The local engine, but failing every `failEvery`-th call, or held until `open` (after the first `free`). */
 class ScriptedEngine implements Engine {
   readonly kind = "scripted";
   readonly supportsEdit = true;
@@ -444,11 +444,12 @@ class ScriptedEngine implements Engine {
   private readonly inner = new LocalEngine();
   failEvery = 0;
   calls = 0;
+  free = 0;
   gate?: Promise<void>;
 
   async generate(req: EngineRequest): Promise<EngineResult> {
     const call = ++this.calls;
-    if (this.gate) await this.gate;
+    if (this.gate && call > this.free) await this.gate;
     if (this.failEvery && call % this.failEvery === 0) throw new EngineError("backend exploded");
     return this.inner.generate(req);
   }
@@ -514,6 +515,40 @@ describe("n images when some cannot be made or paid for", () => {
       expect(ok.data).toHaveLength(2);
     } finally {
       engine.gate = undefined;
+      open();
+    }
+  });
+
+  it("a retry while the first request is still making its images is a 409, not a part of its answer", async () => {
+    engine.failEvery = 0;
+    engine.calls = 0;
+    engine.free = 1;
+    let open!: () => void;
+    engine.gate = new Promise((resolve) => (open = resolve));
+    try {
+      const t = await srv.tenant("1.00");
+      const c = client(srv, t.key);
+      const body = { prompt: "two plums", size: "256x256" as const, n: 2 };
+      const headers = { "Idempotency-Key": "k2" };
+      const first = c.images.generate(body, { headers });
+      const statuses = async () =>
+        (
+          await srv.services.db.kysely
+            .selectFrom("jobs")
+            .select("status")
+            .where("tenant_id", "=", t.id)
+            .orderBy("seq")
+            .execute()
+        ).map((j) => j.status);
+      await expect.poll(statuses).toEqual(["completed", "running"]);
+      const err = await raised(c.images.generate(body, { headers }));
+      expect([err.status, err.code]).toEqual([409, "idempotency_conflict"]);
+      open();
+      expect((await first).data).toHaveLength(2);
+      expect(await statuses()).toEqual(["completed", "completed"]);
+    } finally {
+      engine.gate = undefined;
+      engine.free = 0;
       open();
     }
   });

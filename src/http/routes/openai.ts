@@ -225,6 +225,8 @@ async function submitAll(
   } catch (err) {
     // A retry of a request that answered with fewer images: it replays that answer, and ends there too.
     if (err instanceof NotMade) return jobs;
+    // A retry while the first request is still at work: a 409, as on /v1/generate, not part of its images.
+    if (err instanceof ApiError && err.code === "idempotency_conflict") throw err;
     const kept = await cancelMade(s, made);
     const replays = jobs.filter((j) => !made.includes(j));
     if (kept.length + replays.length === 0) {
