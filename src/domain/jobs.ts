@@ -74,6 +74,8 @@ export interface Outcome {
   bytes?: Buffer;
   /** How long the engine took (ms, through the router), when this process ran it. */
   engineMs?: number;
+  /** The tenant's available balance as the charge committed, when this process completed the job. */
+  available?: number;
 }
 
 /** A job that crashed the process this many times is failed and refunded instead of run again. */
@@ -486,6 +488,7 @@ export class JobService {
       : undefined;
     const now = iso(clock.now());
     let done: Job | undefined;
+    let available: number | undefined;
     try {
       try {
         done = await db.transaction().execute(async (tx) => {
@@ -497,7 +500,7 @@ export class JobService {
             .returningAll()
             .executeTakeFirst();
           if (!row) return undefined;
-          await capture(tx, job.tenant_id, job.id, job.cost, now);
+          available = await capture(tx, job.tenant_id, job.id, job.cost, now);
           if (image) await tx.insertInto("images").values(image).execute();
           await this.hooks?.inTransaction(tx, row);
           // Zero retention: the bytes exist only here, so the charge stands only if a request in this
@@ -527,7 +530,7 @@ export class JobService {
       if (done) {
         // Tell the waiters first: what follows is cleanup, and its failure must not cost them the image.
         this.hooks?.afterCommit(done);
-        this.events.emit(job.id, { job: done, image, bytes, engineMs } satisfies Outcome);
+        this.events.emit(job.id, { job: done, image, bytes, engineMs, available } satisfies Outcome);
       }
     } finally {
       this.endHandOff(job.id);

@@ -103,6 +103,21 @@ describe("zero data retention never charges for an image nobody receives", () =>
     expect(tenant.available).toBe(1_000_000 - Math.round(Number(body.data.cost) * 1_000_000));
     expect(await srv.services.db.kysely.selectFrom("images").selectAll().execute()).toHaveLength(0);
   });
+
+  it("a charged zero-retention image is answered even when the balance cannot be read afterwards", async () => {
+    srv = await startTestServer();
+    const t = await srv.tenant("1.00");
+    srv.services.tenants.balance = () => Promise.reject(new Error("Connection terminated unexpectedly"));
+    const res = await noStore(t.key, "/v1/generate", { prompt: "a red kite", size: "256x256" });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      data: { image: { b64_json: string }; cost: string; remaining_balance: string };
+    };
+    expect(body.data.image.b64_json.length).toBeGreaterThan(100);
+    const tenant = await settled(t.id);
+    expect(tenant.total_generations).toBe(1);
+    expect(Math.round(Number(body.data.remaining_balance) * 1_000_000)).toBe(tenant.available);
+  });
 });
 
 /**
