@@ -52,6 +52,20 @@ export interface SubmitInput {
   idempotency?: Idempotency;
 }
 
+export interface WaitOptions {
+  timeoutMs: number;
+  /** Fires when the client goes away. */
+  signal?: AbortSignal;
+}
+
+export interface Submitted {
+  job: Job;
+  /** True when an Idempotency-Key gave back the job of an earlier request. */
+  replayed: boolean;
+  /** The wait asked of submit(), for a job it made. */
+  outcome?: Promise<Outcome | null>;
+}
+
 /** What a finished job hands to whoever waits for it in this process. */
 export interface Outcome {
   job: Job;
@@ -60,13 +74,30 @@ export interface Outcome {
   bytes?: Buffer;
   /** How long the engine took (ms, through the router), when this process ran it. */
   engineMs?: number;
+  /** The tenant's available balance as the charge committed, when this process completed the job. */
+  available?: number;
 }
 
 /** A job that crashed the process this many times is failed and refunded instead of run again. */
 const MAX_ATTEMPTS = 3;
+const SAVE_FAILED = "Image generation failed: the image could not be saved";
+const NO_RECEIVER =
+  "Canceled and refunded: a zero-retention image is returned only to the waiting request, which had ended";
 const PROGRESS_WRITE_MS = 500;
 /** Idempotency keys are remembered this long. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+
+/** The job id of an Idempotency-Key whose request answered without making its job. */
+const NOT_MADE = "-";
+
+/**
+ * Thrown by submit() for an Idempotency-Key that stands for no job: the first request with it answered
+ * without making one (see markNotMade).
+ */
+export class NotMade extends Error {}
+
+/** Thrown inside a zero-retention completion to roll it back: no request is left to take the image. */
+class NoReceiver extends Error {}
 
 /**
  * The one path every generation takes: hold and job row in one transaction, then the queue, then the
@@ -81,6 +112,11 @@ export class JobService {
   private readonly controllers = new Map<string, AbortController>();
   /** Requests in this process waiting for a job's bytes: a zero-retention image can go only to them. */
   private readonly receivers = new Map<string, number>();
+  /**
+   * Zero-retention jobs whose completion has counted on their waiters taking the bytes, with the leaving
+   * of those waiters that asked to go meanwhile: they go only once the outcome is known.
+   */
+  private readonly handing = new Map<string, Set<() => void>>();
   private hooks?: TerminalHooks;
 
   constructor(
@@ -114,7 +150,8 @@ export class JobService {
 
   /**
    * The job an Idempotency-Key already stands for, or undefined. Throws idempotency_mismatch when the key
-   * was used for a different request. Keys older than 24 h are forgotten.
+   * was used for a different request, and NotMade when it stands for no job. Keys older than 24 h are
+   * forgotten.
    */
   async findIdempotent(tenantId: string, idem: Idempotency): Promise<Job | undefined> {
     const { db, clock } = this.deps;
@@ -140,20 +177,44 @@ export class JobService {
         "This Idempotency-Key was already used with a different request",
       );
     }
+    if (row.job_id === NOT_MADE) throw new NotMade(`Idempotency-Key ${idem.key} stands for no job`);
     return this.get(row.job_id);
+  }
+
+  /**
+   * Claims Idempotency-Keys for jobs that a request answered without, so that a retry with them replays
+   * that answer instead of making, and charging, the jobs now. A key already claimed stays as it is.
+   */
+  async markNotMade(tenantId: string, keys: Idempotency[]): Promise<void> {
+    if (keys.length === 0) return;
+    const now = iso(this.deps.clock.now());
+    await this.deps.db
+      .insertInto("idempotency_keys")
+      .values(
+        keys.map((k) => ({
+          tenant_id: tenantId,
+          key: k.key,
+          request_hash: k.hash,
+          job_id: NOT_MADE,
+          created_at: now,
+        })),
+      )
+      .onConflict((oc) => oc.columns(["tenant_id", "key"]).doNothing())
+      .execute();
   }
 
   /**
    * Holds the price and creates the job in one transaction, then queues it. With an Idempotency-Key,
    * the key is claimed in the same transaction, so of many parallel requests exactly one creates a job
-   * and the others get that job back (`replayed`).
+   * and the others get that job back (`replayed`). With `wait`, a job made here is waited for (waitFor)
+   * from before it is queued, so `outcome` cannot miss its end, nor a zero-retention job its receiver.
    */
-  async submit(input: SubmitInput): Promise<{ job: Job; replayed: boolean }> {
+  async submit(input: SubmitInput, wait?: WaitOptions): Promise<Submitted> {
     if (input.idempotency) {
       const existing = await this.findIdempotent(input.tenantId, input.idempotency);
       if (existing) return { job: existing, replayed: true };
       try {
-        return { job: await this.create(input), replayed: false };
+        return { ...(await this.create(input, wait)), replayed: false };
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
         const winner = await this.findIdempotent(input.tenantId, input.idempotency);
@@ -161,10 +222,13 @@ export class JobService {
         return { job: winner, replayed: true };
       }
     }
-    return { job: await this.create(input), replayed: false };
+    return { ...(await this.create(input, wait)), replayed: false };
   }
 
-  private async create(input: SubmitInput): Promise<Job> {
+  private async create(
+    input: SubmitInput,
+    wait?: WaitOptions,
+  ): Promise<{ job: Job; outcome?: Promise<Outcome | null> }> {
     const { clock } = this.deps;
     const id = newId("job");
     const now = iso(clock.now());
@@ -181,8 +245,9 @@ export class JobService {
       throw err;
     }
     if (input.images.length > 0) this.inputs.set(id, input.images);
+    const outcome = wait && this.waitFor(id, wait.timeoutMs, wait.signal);
     await this.deps.queue.enqueue({ jobId: id, tenantId: input.tenantId });
-    return job;
+    return { job, outcome };
   }
 
   private holdAndInsert(id: string, now: string, input: SubmitInput): Promise<Job> {
@@ -275,8 +340,9 @@ export class JobService {
   }
 
   /**
-   * Resolves when the job reaches a terminal status, or with null after `timeoutMs` or when `signal`
-   * fires (the client went away). Listens before it looks, so a job that ends in between is not missed.
+   * Resolves when the job reaches a terminal status, or with null after `timeoutMs`, when `signal` fires
+   * (the client went away) or when the job cannot be read. Listens before it looks, so a job that ends in
+   * between is not missed.
    */
   waitFor(jobId: string, timeoutMs: number, signal?: AbortSignal): Promise<Outcome | null> {
     return new Promise((resolve) => {
@@ -293,14 +359,26 @@ export class JobService {
         else this.receivers.delete(jobId);
         resolve(o);
       };
-      const gone = () => finish(null);
+      const gone = () => {
+        // Leaving now would charge a zero-retention image that nobody takes: stay for the outcome, which
+        // the completion already in progress is about to give.
+        const leaving = this.handing.get(jobId);
+        if (leaving) leaving.add(() => finish(null));
+        else finish(null);
+      };
       const timer = setTimeout(gone, timeoutMs);
       this.events.on(jobId, finish);
       if (signal?.aborted) return gone();
       signal?.addEventListener("abort", gone, { once: true });
-      void this.get(jobId).then(async (job) => {
-        if (job && !OPEN_STATUSES.includes(job.status)) finish({ job, image: await this.imageOf(job) });
-      });
+      this.get(jobId)
+        .then(async (job) => {
+          if (job && !OPEN_STATUSES.includes(job.status)) finish({ job, image: await this.imageOf(job) });
+        })
+        .catch((err: unknown) => {
+          // Had the job already ended, no event would come: waiting on could only end in the timeout.
+          this.deps.log.warn({ err, jobId }, "could not read a job to wait for it");
+          gone();
+        });
     });
   }
 
@@ -348,12 +426,12 @@ export class JobService {
     const writeProgress = () => {
       progressTimer = undefined;
       lastProgressWrite = performance.now();
-      void db
-        .updateTable("jobs")
+      db.updateTable("jobs")
         .set({ progress: lastProgress })
         .where("id", "=", job.id)
         .where("status", "=", "running")
-        .execute();
+        .execute()
+        .catch((err: unknown) => log.warn({ err, jobId: job.id }, "could not write a job's progress"));
     };
     try {
       const images = await this.loadInputs(job);
@@ -409,47 +487,79 @@ export class JobService {
 
   private async complete(job: Job, bytes: Buffer, engineMs: number): Promise<void> {
     const { db, clock, images, log } = this.deps;
-    if (!job.store && !this.receivers.has(job.id)) {
-      // Zero retention: the bytes exist only here, and the request that would take them has ended (timed
-      // out or gone). Charging for an image nobody can ever receive would break "no charge without an
-      // image", so the job ends canceled and refunded instead.
-      await this.fail(
-        job,
-        "canceled",
-        "Canceled and refunded: a zero-retention image is returned only to the waiting request, which had ended",
-        "canceled",
-      );
-      return;
-    }
     const image = job.store
       ? await images.put(job.tenant_id, job.id, bytes, MIME_TYPES[job.output_format], job.width, job.height)
       : undefined;
     const now = iso(clock.now());
-    const done = await db.transaction().execute(async (tx) => {
-      const row = await tx
-        .updateTable("jobs")
-        .set({ status: "completed", progress: 1, finished_at: now, image_token: image?.token ?? null })
-        .where("id", "=", job.id)
-        .where("status", "=", "running")
-        .returningAll()
-        .executeTakeFirst();
-      if (!row) return undefined;
-      await capture(tx, job.tenant_id, job.id, job.cost, now);
-      if (image) await tx.insertInto("images").values(image).execute();
-      await this.hooks?.inTransaction(tx, row);
-      return row;
-    });
-    if (done) {
-      // Tell the waiters first: what follows is cleanup, and its failure must not cost them the image.
-      this.hooks?.afterCommit(done);
-      this.events.emit(job.id, { job: done, image, bytes, engineMs } satisfies Outcome);
-    } else if (image) {
+    let done: Job | undefined;
+    let available: number | undefined;
+    try {
+      try {
+        done = await db.transaction().execute(async (tx) => {
+          const row = await tx
+            .updateTable("jobs")
+            .set({ status: "completed", progress: 1, finished_at: now, image_token: image?.token ?? null })
+            .where("id", "=", job.id)
+            .where("status", "=", "running")
+            .returningAll()
+            .executeTakeFirst();
+          if (!row) return undefined;
+          available = await capture(tx, job.tenant_id, job.id, job.cost, now);
+          if (image) await tx.insertInto("images").values(image).execute();
+          await this.hooks?.inTransaction(tx, row);
+          // Zero retention: the bytes exist only here, so the charge stands only if a request in this
+          // process takes them. Decided last before the commit, and in one step with that request, which
+          // from here waits for the outcome whatever happens to its client.
+          if (!job.store && !this.handOff(job.id)) throw new NoReceiver();
+          return row;
+        });
+      } catch (err) {
+        if (err instanceof NoReceiver) {
+          // Charging for an image nobody can ever receive would break "no charge without an image".
+          await this.fail(job, "canceled", NO_RECEIVER, "canceled");
+          return;
+        }
+        // Failed first, then the bytes: once the job is failed its completion can no longer commit, and a
+        // completion that did commit (only its answer lost) keeps the image it was charged for.
+        const failed = await this.fail(job, "generation_failed", SAVE_FAILED).catch(() => undefined);
+        const row = failed ?? (await this.get(job.id).catch(() => undefined));
+        if (image && row && row.image_token !== image.token) {
+          // No row refers to these bytes, so no sweeper would ever delete them.
+          await images
+            .discard(image)
+            .catch((e: unknown) => log.error({ err: e, jobId: job.id }, "could not delete an unsaved image"));
+        }
+        throw err;
+      }
+      if (done) {
+        // Tell the waiters first: what follows is cleanup, and its failure must not cost them the image.
+        this.hooks?.afterCommit(done);
+        this.events.emit(job.id, { job: done, image, bytes, engineMs, available } satisfies Outcome);
+      }
+    } finally {
+      this.endHandOff(job.id);
+    }
+    if (!done && image) {
       // Canceled or failed while the engine worked: that path already released the hold.
       await images.discard(image);
     }
     await this.dropInputs(job).catch((err: unknown) =>
       log.warn({ err, jobId: job.id }, "could not delete a finished job's source images"),
     );
+  }
+
+  /** Counts on this process's waiters of a zero-retention job to take its bytes; false when it has none. */
+  private handOff(jobId: string): boolean {
+    if (!this.receivers.has(jobId)) return false;
+    this.handing.set(jobId, new Set());
+    return true;
+  }
+
+  /** The outcome is out (or the completion failed): waiters that asked to leave meanwhile may now go. */
+  private endHandOff(jobId: string): void {
+    const leaving = this.handing.get(jobId);
+    this.handing.delete(jobId);
+    for (const leave of leaving ?? []) leave();
   }
 
   /** Moves an open job to a terminal failure status and releases its hold, at most once. */
@@ -477,9 +587,12 @@ export class JobService {
     });
     if (!row) return undefined;
     this.controllers.get(job.id)?.abort(tenantSafe(message));
-    await this.dropInputs(row);
+    // Tell the waiters first, as complete() does: the cleanup's failure must not cost them the outcome.
     this.hooks?.afterCommit(row);
     this.events.emit(job.id, { job: row } satisfies Outcome);
+    await this.dropInputs(row).catch((err: unknown) =>
+      this.deps.log.warn({ err, jobId: job.id }, "could not delete an ended job's source images"),
+    );
     return row;
   }
 

@@ -54,6 +54,7 @@ export async function hold(
   return row.available;
 }
 
+/** Returns the available balance as the capture leaves it. */
 export async function capture(
   db: Kysely<Database>,
   tenantId: string,
@@ -61,7 +62,7 @@ export async function capture(
   amount: number,
   at: string,
 ) {
-  await db
+  const row = await db
     .updateTable("tenants")
     .set({
       held: sql`held - ${amount}`,
@@ -69,8 +70,10 @@ export async function capture(
       total_generations: sql`total_generations + 1`,
     })
     .where("id", "=", tenantId)
-    .execute();
+    .returning("available")
+    .executeTakeFirst();
   await append(db, { tenantId, jobId, kind: "capture", dAvail: 0, dHeld: -amount, at });
+  return row?.available;
 }
 
 export async function release(

@@ -6,7 +6,7 @@ import { whenClosed } from "./closed.js";
 import { ApiError } from "../errors.js";
 import { DEFAULT_MODEL, DEFAULT_SIZE, priceOf, type ModelInfo } from "../domain/catalog.js";
 import { acceptImage, decodeBase64 } from "../domain/uploads.js";
-import type { Idempotency, SubmitInput, Outcome } from "../domain/jobs.js";
+import type { Idempotency, SubmitInput, Submitted, Outcome } from "../domain/jobs.js";
 import type { OutputFormat } from "../engines/types.js";
 import { OPEN_STATUSES, type ImageRow, type Job } from "../db/schema.js";
 
@@ -212,7 +212,8 @@ export async function validateGeneration(
  * with the same Idempotency-Key gets the first job's result, or 409 while that job is still open.
  */
 export async function generateAndWait(s: Services, input: SubmitInput, gone?: AbortSignal): Promise<Outcome> {
-  return awaitGeneration(s, (await submitGeneration(s, input)).job, gone);
+  const { job, outcome } = await submitGeneration(s, input, gone);
+  return awaitGeneration(s, job, gone, outcome);
 }
 
 /**
@@ -229,13 +230,16 @@ export function clientGone(reply: FastifyReply): AbortSignal {
 
 /**
  * The submit half of generateAndWait, apart so that a route making several images (OpenAI's `n`) can
- * hold them all before waiting, and cancel the ones it made when a later one cannot be paid for.
+ * hold them all before waiting, and cancel the ones it made when a later one cannot be paid for. The wait
+ * of a job made here starts before the job is queued (its `outcome`, for awaitGeneration).
  */
 export async function submitGeneration(
   s: Services,
   input: SubmitInput,
-): Promise<{ job: Job; replayed: boolean }> {
-  const { job, replayed } = await s.jobs.submit(input);
+  gone?: AbortSignal,
+): Promise<Submitted> {
+  const submitted = await s.jobs.submit(input, { timeoutMs: s.config.syncTimeoutMs, signal: gone });
+  const { job, replayed } = submitted;
   if (replayed && OPEN_STATUSES.includes(job.status)) {
     throw new ApiError(
       "idempotency_conflict",
@@ -248,33 +252,41 @@ export async function submitGeneration(
   if (replayed && job.status === "completed" && !job.store) {
     throw new ApiError("idempotency_conflict", "This zero-retention image was returned once and is not kept");
   }
-  return { job, replayed };
+  return submitted;
 }
 
-/** The wait half of generateAndWait: the finished job, or the sync routes' error for how it ended. */
+/**
+ * The wait half of generateAndWait: the finished job, or the sync routes' error for how it ended. `waiting`
+ * is the wait submitGeneration started for a job it made; a replayed job is waited for from here.
+ */
 export async function awaitGeneration(
   s: Services,
   job: Pick<Job, "id" | "tenant_id" | "cost" | "store">,
   gone?: AbortSignal,
+  waiting: Promise<Outcome | null> = s.jobs.waitFor(job.id, s.config.syncTimeoutMs, gone),
 ): Promise<Outcome> {
-  const outcome = await s.jobs.waitFor(job.id, s.config.syncTimeoutMs, gone);
-  if (!outcome) {
-    if (!job.store) {
-      // A zero-retention image can only be handed over in this answer; if the answer goes without it, the
-      // job must not go on to be charged for an image that is thrown away.
-      const canceled = await s.jobs.fail(
-        job,
-        "canceled",
-        "Canceled and refunded: the request ended before the zero-retention image was ready",
-        "canceled",
+  let outcome = await waiting;
+  if (!outcome && !job.store) {
+    // A zero-retention image can only be handed over in this answer; if the answer goes without it, the
+    // job must not go on to be charged for an image that is thrown away.
+    const canceled = await s.jobs.fail(
+      job,
+      "canceled",
+      "Canceled and refunded: the request ended before the zero-retention image was ready",
+      "canceled",
+    );
+    if (canceled) {
+      throw new ApiError(
+        "generation_timeout",
+        `The image was not ready in time; with X-Zekron-Store: 0 nothing is kept, so job ${job.id} was canceled and refunded`,
       );
-      if (canceled) {
-        throw new ApiError(
-          "generation_timeout",
-          `The image was not ready in time; with X-Zekron-Store: 0 nothing is kept, so job ${job.id} was canceled and refunded`,
-        );
-      }
     }
+    // It ended meanwhile (a zero-retention job never completes without handing its image to a waiter,
+    // and this one had left): answer how, not that it goes on.
+    const ended = await s.jobs.get(job.id);
+    if (ended && !OPEN_STATUSES.includes(ended.status)) outcome = { job: ended };
+  }
+  if (!outcome) {
     throw new ApiError(
       "generation_timeout",
       `The image is still being generated (job ${job.id}); it will appear in GET /v1/generations when done`,

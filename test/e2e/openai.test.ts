@@ -12,9 +12,11 @@ import OpenAI, {
   toFile,
 } from "openai";
 import { startTestServer, samplePng, type TestServer } from "../helpers/server.js";
-import { tempDir } from "../helpers/db.js";
+import { GatedEngine } from "../helpers/engines.js";
+import { DIALECTS, tempDir } from "../helpers/db.js";
 import { LocalEngine } from "../../src/engines/local/index.js";
 import { EngineError, type Engine, type EngineRequest, type EngineResult } from "../../src/engines/types.js";
+import { OPEN_STATUSES } from "../../src/db/schema.js";
 
 interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string };
@@ -434,7 +436,7 @@ describe("OpenAI model names mapped by the configuration file", () => {
   });
 });
 
-/** The local engine, but failing every `failEvery`-th call, or held until `open`. */
+/** The local engine, but failing every `failEvery`-th call, or held until `open` (after the first `free`). */
 class ScriptedEngine implements Engine {
   readonly kind = "scripted";
   readonly supportsEdit = true;
@@ -442,11 +444,12 @@ class ScriptedEngine implements Engine {
   private readonly inner = new LocalEngine();
   failEvery = 0;
   calls = 0;
+  free = 0;
   gate?: Promise<void>;
 
   async generate(req: EngineRequest): Promise<EngineResult> {
     const call = ++this.calls;
-    if (this.gate) await this.gate;
+    if (this.gate && call > this.free) await this.gate;
     if (this.failEvery && call % this.failEvery === 0) throw new EngineError("backend exploded");
     return this.inner.generate(req);
   }
@@ -514,5 +517,160 @@ describe("n images when some cannot be made or paid for", () => {
       engine.gate = undefined;
       open();
     }
+  });
+
+  it("a retry while the first request is still making its images is a 409, not a part of its answer", async () => {
+    engine.failEvery = 0;
+    engine.calls = 0;
+    engine.free = 1;
+    let open!: () => void;
+    engine.gate = new Promise((resolve) => (open = resolve));
+    try {
+      const t = await srv.tenant("1.00");
+      const c = client(srv, t.key);
+      const body = { prompt: "two plums", size: "256x256" as const, n: 2 };
+      const headers = { "Idempotency-Key": "k2" };
+      const first = c.images.generate(body, { headers });
+      const statuses = async () =>
+        (
+          await srv.services.db.kysely
+            .selectFrom("jobs")
+            .select("status")
+            .where("tenant_id", "=", t.id)
+            .orderBy("seq")
+            .execute()
+        ).map((j) => j.status);
+      await expect.poll(statuses).toEqual(["completed", "running"]);
+      const err = await raised(c.images.generate(body, { headers }));
+      expect([err.status, err.code]).toEqual([409, "idempotency_conflict"]);
+      open();
+      expect((await first).data).toHaveLength(2);
+      expect(await statuses()).toEqual(["completed", "completed"]);
+    } finally {
+      engine.gate = undefined;
+      engine.free = 0;
+      open();
+    }
+  });
+});
+
+describe.each(DIALECTS)("n images, each answered, kept or refunded, on %s", (dialect) => {
+  let srv: TestServer;
+  beforeAll(async () => {
+    srv = await startTestServer({ dialect });
+  });
+  afterAll(() => srv.stop());
+
+  /** Each submit of a job waits until the job submitted before it has ended. */
+  function oneAfterAnother() {
+    const jobs = srv.services.jobs;
+    const submit = jobs.submit.bind(jobs);
+    let previous: string | undefined;
+    jobs.submit = async (...args) => {
+      const id = previous;
+      if (id) {
+        await expect
+          .poll(async () => OPEN_STATUSES.includes((await jobs.get(id))!.status), { timeout: 10_000 })
+          .toBe(false);
+      }
+      const submitted = await submit(...args);
+      previous = submitted.job.id;
+      return submitted;
+    };
+    return () => void (jobs.submit = submit);
+  }
+
+  it("zero retention: an image that finished while the later ones were being submitted is answered", async () => {
+    const t = await srv.tenant("1.00");
+    const restore = oneAfterAnother();
+    try {
+      const res = await client(srv, t.key).images.generate(
+        { prompt: "a secret", size: "256x256", n: 3 },
+        { headers: { "X-Zekron-Store": "0" } },
+      );
+      expect(res.data).toHaveLength(3);
+      for (const d of res.data!) expect(await pngOf(d.b64_json!)).toEqual(["png", 256, 256]);
+    } finally {
+      restore();
+    }
+    expect((await historyOf(srv, t.key)).map((h) => h.status)).toEqual([
+      "completed",
+      "completed",
+      "completed",
+    ]);
+    expect((await balanceOf(srv, t.key)).total_generations).toBe(3);
+  });
+
+  it("a retry of an answer cut short by the allowance replays that answer: no new job, no new charge", async () => {
+    const t = await srv.tenant("1.00", { daily_image_allowance: 3 });
+    const c = client(srv, t.key);
+    const body = { prompt: "five pears", size: "256x256" as const, n: 5 };
+    const headers = { "Idempotency-Key": "order-7" };
+    const restore = oneAfterAnother();
+    let first;
+    try {
+      first = await c.images.generate(body, { headers });
+    } finally {
+      restore();
+    }
+    expect(first.data).toHaveLength(3);
+    const paid = await balanceOf(srv, t.key);
+    expect(paid.total_generations).toBe(3);
+
+    await srv.admin("PATCH", `/admin/v1/tenants/${t.id}`, { daily_image_allowance: 100 });
+    const again = await c.images.generate(body, { headers });
+    expect(again.data!.map((d) => d.b64_json)).toEqual(first.data!.map((d) => d.b64_json));
+    expect(await balanceOf(srv, t.key)).toEqual(paid);
+    expect(await historyOf(srv, t.key)).toHaveLength(3);
+  });
+});
+
+describe("a sync wait that runs out on the OpenAI routes", () => {
+  let srv: TestServer;
+  const engine = new GatedEngine();
+  beforeAll(async () => {
+    srv = await startTestServer({ engine, env: { ZEKRON_SYNC_TIMEOUT_SECONDS: "1" } });
+  });
+  afterAll(async () => {
+    engine.release();
+    await srv.stop();
+  });
+
+  const jobsOf = (tenantId: string) =>
+    srv.services.db.kysely
+      .selectFrom("jobs")
+      .select(["status", "store"])
+      .where("tenant_id", "=", tenantId)
+      .orderBy("seq")
+      .execute();
+
+  it("answers 504 and the job goes on, charged when done and in the history; a zero-retention one is refunded", async () => {
+    const t = await srv.tenant("1.00");
+    const timedOut = async (headers: Record<string, string>) => {
+      const res = await srv.api(
+        t.key,
+        "POST",
+        "/v1/images/generations",
+        { prompt: "a slow kite", size: "256x256" },
+        headers,
+      );
+      const body = (await res.json()) as OpenAIErrorBody;
+      expect([res.status, body.error.code]).toEqual([504, "generation_timeout"]);
+      return body.error.message;
+    };
+    expect(await timedOut({})).toMatch(/still being generated .* will appear in GET \/v1\/generations/);
+    expect(await timedOut({ "X-Zekron-Store": "0" })).toMatch(/canceled and refunded/);
+
+    engine.release();
+    await expect
+      .poll(() => jobsOf(t.id))
+      .toEqual([
+        { status: "completed", store: 1 },
+        { status: "canceled", store: 0 },
+      ]);
+    expect((await historyOf(srv, t.key)).map((h) => h.status)).toEqual(["canceled", "completed"]);
+    const bal = await balanceOf(srv, t.key);
+    expect(bal.total_generations).toBe(1);
+    expect(Number(bal.balance)).toBeLessThan(1);
   });
 });

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../helpers/server.js";
+import { DIALECTS } from "../helpers/db.js";
 import { GatedEngine } from "../helpers/engines.js";
 import { ledgerSums } from "../../src/domain/ledger.js";
+import { DEFAULT_MODEL } from "../../src/domain/catalog.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -100,5 +102,123 @@ describe("zero data retention never charges for an image nobody receives", () =>
     expect(tenant.total_generations).toBe(1);
     expect(tenant.available).toBe(1_000_000 - Math.round(Number(body.data.cost) * 1_000_000));
     expect(await srv.services.db.kysely.selectFrom("images").selectAll().execute()).toHaveLength(0);
+  });
+
+  it("a charged zero-retention image is answered even when the balance cannot be read afterwards", async () => {
+    srv = await startTestServer();
+    const t = await srv.tenant("1.00");
+    srv.services.tenants.balance = () => Promise.reject(new Error("Connection terminated unexpectedly"));
+    const res = await noStore(t.key, "/v1/generate", { prompt: "a red kite", size: "256x256" });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      data: { image: { b64_json: string }; cost: string; remaining_balance: string };
+    };
+    expect(body.data.image.b64_json.length).toBeGreaterThan(100);
+    const tenant = await settled(t.id);
+    expect(tenant.total_generations).toBe(1);
+    expect(Math.round(Number(body.data.remaining_balance) * 1_000_000)).toBe(tenant.available);
+  });
+});
+
+/**
+ * The completion of a zero-retention job and its request's leaving are one decision: either the request
+ * takes the image and the job is charged, or the job is canceled and refunded. Never charged with the
+ * bytes gone.
+ */
+describe.each(DIALECTS)("zero retention, a client leaving while its image is committed, on %s", (dialect) => {
+  let srv: TestServer | undefined;
+  afterEach(async () => {
+    await srv?.stop();
+    srv = undefined;
+  });
+
+  /** Runs `during` inside the transaction that completes a job, and `after` once it has committed. */
+  function aroundCompletion(during: () => Promise<void>, after: () => void = () => undefined) {
+    const webhooks = srv!.services.webhooks;
+    srv!.services.jobs.setTerminalHooks({
+      async inTransaction(tx, job) {
+        if (job.status === "completed") await during();
+        return webhooks.inTransaction(tx, job);
+      },
+      afterCommit(job) {
+        if (job.status === "completed") after();
+        webhooks.afterCommit(job);
+      },
+    });
+  }
+
+  it("a client gone before the commit: the job is canceled and refunded, not charged", async () => {
+    srv = await startTestServer({ dialect });
+    const t = await srv.tenant("1.00");
+    const jobs = srv.services.jobs;
+    const fail = jobs.fail.bind(jobs);
+    // The request's wait has ended once it asks for its job to be canceled.
+    let left!: () => void;
+    const waiterLeft = new Promise<void>((resolve) => (left = resolve));
+    jobs.fail = (...args) => {
+      left();
+      return fail(...args);
+    };
+    const ctl = new AbortController();
+    aroundCompletion(async () => {
+      ctl.abort();
+      await waiterLeft;
+    });
+    const err = await fetch(`${srv.url}/v1/generate`, {
+      method: "POST",
+      signal: ctl.signal,
+      headers: {
+        authorization: `Bearer ${t.key}`,
+        "content-type": "application/json",
+        "x-zekron-store": "0",
+      },
+      body: JSON.stringify({ prompt: "a secret", size: "256x256" }),
+    }).catch((e: unknown) => e);
+    expect((err as Error).name).toBe("AbortError");
+    const db = srv.services.db.kysely;
+    await expect
+      .poll(
+        async () => (await db.selectFrom("jobs").select("status").where("tenant_id", "=", t.id).execute())[0],
+      )
+      .toEqual({ status: "canceled" });
+    const tenant = (await srv.services.tenants.get(t.id))!;
+    expect(tenant).toMatchObject({ available: 1_000_000, held: 0, total_spent: 0, total_generations: 0 });
+    expect(await ledgerSums(db, t.id)).toEqual({ available: 1_000_000, held: 0 });
+  });
+
+  it("a client gone once the commit counts on it: its request still takes the image it pays for", async () => {
+    const engine = new GatedEngine();
+    srv = await startTestServer({ dialect, engine });
+    const t = await srv.tenant("1.00");
+    const db = srv.services.db.kysely;
+    const key = await db
+      .selectFrom("api_keys")
+      .select("id")
+      .where("tenant_id", "=", t.id)
+      .executeTakeFirstOrThrow();
+    const ctl = new AbortController();
+    aroundCompletion(
+      async () => undefined,
+      () => ctl.abort(),
+    );
+    const { job } = await srv.services.jobs.submit({
+      tenantId: t.id,
+      keyId: key.id,
+      model: DEFAULT_MODEL,
+      prompt: "a secret",
+      width: 256,
+      height: 256,
+      format: "png",
+      images: [],
+      cost: 10_000,
+      store: false,
+    });
+    const waiting = srv.services.jobs.waitFor(job.id, 30_000, ctl.signal);
+    engine.release();
+    const outcome = await waiting;
+    expect(ctl.signal.aborted).toBe(true);
+    expect(outcome?.job.status).toBe("completed");
+    expect(outcome?.bytes?.length).toBeGreaterThan(100);
+    expect(await srv.services.tenants.get(t.id)).toMatchObject({ available: 990_000, total_generations: 1 });
   });
 });

@@ -37,7 +37,18 @@ export function generateRoutes(app: FastifyInstance, s: Services): void {
     const { job, image } = outcome;
     serverTiming(reply, outcome);
     const bytes = await outcomeBytes(s, outcome);
-    const balance = await s.tenants.balance(auth.tenantId);
+    // The image is paid for: a failed read of the balance must not cost it its answer (a zero-retention
+    // image is nowhere else), so the balance as the charge committed stands in.
+    const available = await Promise.resolve()
+      .then(() => s.tenants.balance(auth.tenantId))
+      .then(
+        (b) => b?.available ?? 0,
+        (err: unknown) => {
+          if (outcome.available === undefined) throw err;
+          req.log.warn({ err, jobId: job.id }, "could not read the balance for a generation's answer");
+          return outcome.available;
+        },
+      );
     const createdAt = apiTime(job.created_at);
     return {
       success: true,
@@ -57,7 +68,7 @@ export function generateRoutes(app: FastifyInstance, s: Services): void {
           expires_at: image ? apiTime(image.expires_at) : null,
         },
         cost: formatMoney(job.cost),
-        remaining_balance: formatMoney(balance?.available ?? 0),
+        remaining_balance: formatMoney(available),
         created_at: createdAt,
       },
       created_at: createdAt,

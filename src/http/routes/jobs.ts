@@ -219,15 +219,30 @@ async function streamJob(s: Services, req: FastifyRequest, reply: FastifyReply, 
       (job.status === last.status && job.progress > last.progress);
     if (!newer) return;
     last = job;
-    queue = queue.then(async () => {
-      if (closed) return;
-      const view = await jobView(s, req, job);
-      res.write(`id: ${++seq}\nevent: job\ndata: ${JSON.stringify(view)}\n\n`);
-      if (!OPEN_STATUSES.includes(job.status)) finish();
-    });
+    queue = queue
+      .then(async () => {
+        if (closed) return;
+        const view = await jobView(s, req, job);
+        res.write(`id: ${++seq}\nevent: job\ndata: ${JSON.stringify(view)}\n\n`);
+        if (!OPEN_STATUSES.includes(job.status)) finish();
+      })
+      .catch((err: unknown) => {
+        // This change is lost to the stream, so the stream ends: clients reopen it and get the current state.
+        req.log.warn({ err, jobId: first.id }, "could not send a job event; ending the stream");
+        finish();
+      });
   };
   const unsubscribe = s.jobs.subscribe(first.id, (o: Outcome) => send(o.job));
-  const poll = setInterval(() => void s.jobs.get(first.id).then((j) => j && send(j)), SSE_POLL_MS);
+  const poll = setInterval(
+    () =>
+      void s.jobs
+        .get(first.id)
+        .then((j) => j && send(j))
+        .catch((err: unknown) =>
+          req.log.warn({ err, jobId: first.id }, "could not poll a job for its stream"),
+        ),
+    SSE_POLL_MS,
+  );
   const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), SSE_HEARTBEAT_MS);
   const finish = () => {
     if (closed) return;
@@ -239,5 +254,9 @@ async function streamJob(s: Services, req: FastifyRequest, reply: FastifyReply, 
   };
   req.raw.on("close", finish);
   // Re-read after subscribing, so a change between the first read and the subscription is not missed.
-  send((await s.jobs.get(first.id)) ?? first);
+  const now = await s.jobs.get(first.id).catch((err: unknown) => {
+    req.log.warn({ err, jobId: first.id }, "could not read a job for its stream");
+    return undefined;
+  });
+  send(now ?? first);
 }

@@ -2,8 +2,13 @@ import { createHash } from "node:crypto";
 import multipart, { type MultipartFile } from "@fastify/multipart";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Services } from "../../services.js";
-import type { Job } from "../../db/schema.js";
-import type { Idempotency, Outcome, SubmitInput } from "../../domain/jobs.js";
+import {
+  NotMade,
+  type Idempotency,
+  type Outcome,
+  type SubmitInput,
+  type Submitted,
+} from "../../domain/jobs.js";
 import { ApiError, type ErrorCode } from "../../errors.js";
 import { formatMoney } from "../../domain/money.js";
 import { MAX_IMAGE_BYTES } from "../../domain/uploads.js";
@@ -143,19 +148,12 @@ async function createImages(
     store,
   );
 
-  const jobs = await submitAll(s, input, n, idempotencyOf(req, requested));
-  const settled = await Promise.allSettled(jobs.map((job) => awaitGeneration(s, job, gone)));
-  // The answer is final: a job that outlived the wait is canceled first (also when nothing succeeded and
-  // the answer is an error), so the client pays only for what it gets.
-  for (const [i, r] of settled.entries()) {
-    if (r.status === "rejected" && r.reason instanceof ApiError && r.reason.code === "generation_timeout")
-      await s.jobs.fail(
-        jobs[i]!,
-        "canceled",
-        "Canceled: the request answered without this image",
-        "canceled",
-      );
-  }
+  const jobs = await submitAll(s, input, n, gone, idempotencyOf(req, requested));
+  const settled = await Promise.allSettled(
+    jobs.map(({ job, outcome }) => awaitGeneration(s, job, gone, outcome)),
+  );
+  // A job that outlived the wait goes on and shows in the history, as the 504 says (awaitGeneration has
+  // already canceled and refunded a zero-retention one, which nobody could receive later).
   const done = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
   if (done.length === 0) throw (settled[0] as PromiseRejectedResult).reason;
 
@@ -192,7 +190,13 @@ async function imageEntry(s: Services, req: FastifyRequest, o: Outcome, format: 
  * are canceled and refunded. A job that finished in the moment before its cancel was charged, so it is
  * kept and returned.
  */
-async function submitAll(s: Services, input: SubmitInput, n: number, idem?: Idempotency): Promise<Job[]> {
+async function submitAll(
+  s: Services,
+  input: SubmitInput,
+  n: number,
+  gone: AbortSignal,
+  idem?: Idempotency,
+): Promise<Submitted[]> {
   if (n > 1) {
     const tenant = await s.tenants.get(input.tenantId);
     const total = input.cost * n;
@@ -207,17 +211,22 @@ async function submitAll(s: Services, input: SubmitInput, n: number, idem?: Idem
       );
     }
   }
-  const jobs: Job[] = [];
-  const made: Job[] = [];
+  const jobs: Submitted[] = [];
+  const made: Submitted[] = [];
   try {
     for (let i = 0; i < n; i++) {
-      // Image i > 0 claims the key plus " i": a space never occurs in a client's key, so no clash.
-      const idempotency = idem && { key: i === 0 ? idem.key : `${idem.key} ${i}`, hash: idem.hash };
-      const { job, replayed } = await submitGeneration(s, { ...input, idempotency });
-      jobs.push(job);
-      if (!replayed) made.push(job);
+      const idempotency = imageKey(idem, i);
+      // Each image is waited for from its own submit: one that finishes while the later ones are still
+      // being held is not missed (a zero-retention one would be canceled for want of a receiver).
+      const submitted = await submitGeneration(s, { ...input, idempotency }, gone);
+      jobs.push(submitted);
+      if (!submitted.replayed) made.push(submitted);
     }
   } catch (err) {
+    // A retry of a request that answered with fewer images: it replays that answer, and ends there too.
+    if (err instanceof NotMade) return jobs;
+    // A retry while the first request is still at work: a 409, as on /v1/generate, not part of its images.
+    if (err instanceof ApiError && err.code === "idempotency_conflict") throw err;
     const kept = await cancelMade(s, made);
     const replays = jobs.filter((j) => !made.includes(j));
     if (kept.length + replays.length === 0) {
@@ -229,27 +238,37 @@ async function submitAll(s: Services, input: SubmitInput, n: number, idem?: Idem
           .where(
             "job_id",
             "in",
-            made.map((j) => j.id),
+            made.map((m) => m.job.id),
           )
           .execute();
       }
       throw err;
     }
-    // Some images stand: every claim stays, so a retry with the key replays this same answer (the
-    // canceled images fail again) instead of making, and charging, the missing ones.
+    // Some images stand: every claim stays, and the images never submitted are claimed as not made, so
+    // a retry with the key replays this same answer (the canceled images fail again) instead of making,
+    // and charging, the missing ones.
+    if (idem) {
+      const notMade = Array.from({ length: n - jobs.length }, (_, k) => imageKey(idem, jobs.length + k)!);
+      await s.jobs.markNotMade(input.tenantId, notMade);
+    }
     return [...replays, ...kept];
   }
   return jobs;
 }
 
+/** Image i > 0 claims the key plus " i": a space never occurs in a client's key, so no clash. */
+function imageKey(idem: Idempotency | undefined, i: number): Idempotency | undefined {
+  return idem && { key: i === 0 ? idem.key : `${idem.key} ${i}`, hash: idem.hash };
+}
+
 /** Cancels the jobs and returns those that had already completed (and so were paid for). */
-async function cancelMade(s: Services, made: Job[]): Promise<Job[]> {
-  const kept: Job[] = [];
-  for (const job of made) {
+async function cancelMade(s: Services, made: Submitted[]): Promise<Submitted[]> {
+  const kept: Submitted[] = [];
+  for (const m of made) {
     const reason = "Canceled: the other images of the request could not be paid for";
-    if (await s.jobs.fail(job, "canceled", reason, "canceled")) continue;
-    const now = await s.jobs.get(job.id);
-    if (now?.status === "completed") kept.push(now);
+    if (await s.jobs.fail(m.job, "canceled", reason, "canceled")) continue;
+    const now = await s.jobs.get(m.job.id);
+    if (now?.status === "completed") kept.push({ ...m, job: now });
   }
   return kept;
 }

@@ -1,0 +1,104 @@
+import { existsSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { samplePng, startTestServer, type TestServer } from "../helpers/server.js";
+import { DIALECTS } from "../helpers/db.js";
+import { FailingEngine, GatedEngine } from "../helpers/engines.js";
+import { ledgerSums } from "../../src/domain/ledger.js";
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)],
+  );
+}
+
+/** A job whose ending hits an error still ends once, refunded, with nothing of it left behind. */
+describe.each(DIALECTS)("errors while a job ends, on %s", (dialect) => {
+  let srv: TestServer | undefined;
+  afterEach(async () => {
+    await srv?.stop();
+    srv = undefined;
+  });
+
+  async function settled(tenantId: string) {
+    const tenant = (await srv!.services.tenants.get(tenantId))!;
+    expect(await ledgerSums(srv!.services.db.kysely, tenantId)).toEqual({
+      available: tenant.available,
+      held: tenant.held,
+    });
+    return tenant;
+  }
+
+  it("a completion transaction that throws fails and refunds the job, and deletes the image it wrote", async () => {
+    srv = await startTestServer({ dialect });
+    const t = await srv.tenant("1.00");
+    const webhooks = srv.services.webhooks;
+    srv.services.jobs.setTerminalHooks({
+      async inTransaction(tx, job) {
+        // Stands for any error inside that transaction: a dropped connection, a constraint, a bug.
+        if (job.status === "completed") throw new Error("Connection terminated unexpectedly");
+        return webhooks.inTransaction(tx, job);
+      },
+      afterCommit: (job) => webhooks.afterCommit(job),
+    });
+    const res = await srv.api(t.key, "POST", "/v1/generate", { prompt: "a red kite", size: "256x256" });
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error).toMatchObject({ code: "generation_failed", message: expect.stringMatching(/saved/) });
+
+    const db = srv.services.db.kysely;
+    const jobs = await db.selectFrom("jobs").selectAll().where("tenant_id", "=", t.id).execute();
+    expect(jobs.map((j) => [j.status, j.image_token])).toEqual([["failed", null]]);
+    expect(await db.selectFrom("images").selectAll().where("tenant_id", "=", t.id).execute()).toEqual([]);
+    // The answer goes first; the bytes are deleted right after.
+    await expect.poll(() => filesUnder(path.join(srv!.services.config.blobDir, "images", t.id))).toEqual([]);
+    expect(await settled(t.id)).toMatchObject({ available: 1_000_000, held: 0, total_generations: 0 });
+  });
+
+  /** Source images can no longer be deleted (a full or read-only disk); everything else works. */
+  function inputsUndeletable() {
+    const store = srv!.services.store;
+    const remove = store.delete.bind(store);
+    store.delete = async (key: string) => {
+      if (key.startsWith("inputs/")) throw new Error("EIO: i/o error, unlink");
+      return remove(key);
+    };
+  }
+  const edit = async () => ({
+    prompt: "make it blue",
+    size: "256x256",
+    images: [{ data: (await samplePng()).toString("base64"), mime_type: "image/png" }],
+  });
+
+  it("a failed edit whose source images cannot be deleted still answers its failure, refunded", async () => {
+    srv = await startTestServer({
+      dialect,
+      engine: new FailingEngine(),
+      // Longer than the answer takes by far; the wait would end here if the failure never reached it.
+      env: { ZEKRON_SYNC_TIMEOUT_SECONDS: "10" },
+    });
+    const t = await srv.tenant("1.00");
+    inputsUndeletable();
+    const res = await srv.api(t.key, "POST", "/v1/generate", await edit());
+    const body = (await res.json()) as { error: { code: string } };
+    expect([res.status, body.error.code]).toEqual([500, "generation_failed"]);
+    expect(await settled(t.id)).toMatchObject({ available: 1_000_000, held: 0, total_generations: 0 });
+  });
+
+  it("DELETE of a running edit whose source images cannot be deleted answers 204, canceled and refunded", async () => {
+    const engine = new GatedEngine();
+    srv = await startTestServer({ dialect, engine });
+    try {
+      const t = await srv.tenant("1.00");
+      inputsUndeletable();
+      const res = await srv.api(t.key, "POST", "/v1/images/generate", await edit());
+      const { job_id } = (await res.json()) as { job_id: string };
+      await expect.poll(() => engine.started).toBe(1);
+      expect((await srv.api(t.key, "DELETE", `/v1/jobs/${job_id}`)).status).toBe(204);
+      expect((await srv.services.jobs.get(job_id))?.status).toBe("canceled");
+      expect(await settled(t.id)).toMatchObject({ available: 1_000_000, held: 0, total_generations: 0 });
+    } finally {
+      engine.release();
+    }
+  });
+});
