@@ -1,11 +1,20 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { settledTenant, startTestServer, type TestServer } from "../helpers/server.js";
 import { DIALECTS } from "../helpers/db.js";
 import { GatedEngine } from "../helpers/engines.js";
 import { ledgerSums } from "../../src/domain/ledger.js";
 import { DEFAULT_MODEL } from "../../src/domain/catalog.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A zero-retention generation on `url` whose client hangs up when `signal` fires: its error, or its answer. */
+const noStoreUntil = (url: string, signal: AbortSignal, key: string, prompt: string) =>
+  fetch(`${url}/v1/generate`, {
+    method: "POST",
+    signal,
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json", "x-zekron-store": "0" },
+    body: JSON.stringify({ prompt, size: "256x256" }),
+  }).catch((e: unknown) => e);
 
 /** Zero data retention (X-Zekron-Store: 0): the image exists only in the answer, so no answer, no charge. */
 describe("zero data retention never charges for an image nobody receives", () => {
@@ -19,14 +28,7 @@ describe("zero data retention never charges for an image nobody receives", () =>
   const noStore = (key: string, path: string, body: unknown) =>
     srv!.api(key, "POST", path, body, { "x-zekron-store": "0" });
 
-  async function settled(tenantId: string) {
-    const tenant = (await srv!.services.tenants.get(tenantId))!;
-    expect(await ledgerSums(srv!.services.db.kysely, tenantId)).toEqual({
-      available: tenant.available,
-      held: tenant.held,
-    });
-    return tenant;
-  }
+  const settled = (tenantId: string) => settledTenant(srv!, tenantId);
 
   it("is refused on the job route, whose image is fetched later", async () => {
     srv = await startTestServer();
@@ -65,16 +67,7 @@ describe("zero data retention never charges for an image nobody receives", () =>
     srv = await startTestServer({ engine });
     const t = await srv.tenant("1.00");
     const ctl = new AbortController();
-    const aborted = fetch(`${srv.url}/v1/generate`, {
-      method: "POST",
-      signal: ctl.signal,
-      headers: {
-        authorization: `Bearer ${t.key}`,
-        "content-type": "application/json",
-        "x-zekron-store": "0",
-      },
-      body: JSON.stringify({ prompt: "a boat on a lake", size: "256x256" }),
-    }).catch((e: unknown) => e);
+    const aborted = noStoreUntil(srv.url, ctl.signal, t.key, "a boat on a lake");
     while (engine.started < 1) await sleep(10);
     ctl.abort();
     await aborted;
@@ -164,16 +157,7 @@ describe.each(DIALECTS)("zero retention, a client leaving while its image is com
       ctl.abort();
       await waiterLeft;
     });
-    const err = await fetch(`${srv.url}/v1/generate`, {
-      method: "POST",
-      signal: ctl.signal,
-      headers: {
-        authorization: `Bearer ${t.key}`,
-        "content-type": "application/json",
-        "x-zekron-store": "0",
-      },
-      body: JSON.stringify({ prompt: "a secret", size: "256x256" }),
-    }).catch((e: unknown) => e);
+    const err = await noStoreUntil(srv.url, ctl.signal, t.key, "a secret");
     expect((err as Error).name).toBe("AbortError");
     const db = srv.services.db.kysely;
     await expect

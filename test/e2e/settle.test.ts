@@ -1,10 +1,9 @@
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { samplePng, startTestServer, type TestServer } from "../helpers/server.js";
+import { samplePng, settledTenant, startTestServer, type TestServer } from "../helpers/server.js";
 import { DIALECTS } from "../helpers/db.js";
 import { FailingEngine, GatedEngine } from "../helpers/engines.js";
-import { ledgerSums } from "../../src/domain/ledger.js";
 
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -21,14 +20,7 @@ describe.each(DIALECTS)("errors while a job ends, on %s", (dialect) => {
     srv = undefined;
   });
 
-  async function settled(tenantId: string) {
-    const tenant = (await srv!.services.tenants.get(tenantId))!;
-    expect(await ledgerSums(srv!.services.db.kysely, tenantId)).toEqual({
-      available: tenant.available,
-      held: tenant.held,
-    });
-    return tenant;
-  }
+  const settled = (tenantId: string) => settledTenant(srv!, tenantId);
 
   it("a completion transaction that throws fails and refunds the job, and deletes the image it wrote", async () => {
     srv = await startTestServer({ dialect });

@@ -1,8 +1,11 @@
+import { expect } from "vitest";
 import { rmSync } from "node:fs";
 import { loadConfig } from "../../src/config.js";
 import { startServer, type RunningServer, type StartOptions } from "../../src/server.js";
 import type { Clock } from "../../src/clock.js";
 import { createPgDatabase, tempDir, type DialectName } from "./db.js";
+import { ledgerSums } from "../../src/domain/ledger.js";
+import type { Tenant } from "../../src/db/schema.js";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 
@@ -109,4 +112,14 @@ export async function samplePng(width = 64, height = 48, color = { r: 200, g: 80
   return sharp({ create: { width, height, channels: 3, background: color } })
     .png()
     .toBuffer();
+}
+
+/** A tenant's row, once checked against its ledger: the ledger's sums are its balance and its holds. */
+export async function settledTenant(srv: TestServer, tenantId: string): Promise<Tenant> {
+  const tenant = (await srv.services.tenants.get(tenantId))!;
+  expect(await ledgerSums(srv.services.db.kysely, tenantId)).toEqual({
+    available: tenant.available,
+    held: tenant.held,
+  });
+  return tenant;
 }
