@@ -226,23 +226,24 @@ export function buildApp(s: Services): FastifyInstance {
   return app;
 }
 
-// Any case: `Signature` is not read as the signature, but what it carries may well be one.
-const SIGNATURE = /signature/i;
+// Any case: `Signature` is not read as the signature, but what it carries may well be one. And a key is
+// never read from the query (401), but a client that puts one there (`?api_key=`) must not see it logged.
+const SECRET_PARAM = /signature|key|token|secret/i;
 
 /**
- * The request's URL without a signed link's signature, for the log. Rebuilt from the parsed query, so
- * that every spelling the query parser reads as `signature` (%73ignature, the name repeated) is covered,
- * not only those a pattern over the raw URL would match.
+ * The request's URL without a signed link's signature or anything else secret-looking, for the log.
+ * Rebuilt from the parsed query, so that every spelling the query parser reads as such a name
+ * (%73ignature, the name repeated) is covered, not only those a pattern over the raw URL would match.
  */
 function loggedUrl(req: FastifyRequest): string {
   const at = req.url.indexOf("?");
   const query = req.query as Record<string, unknown> | null;
-  if (at < 0 || !query || !Object.keys(query).some((k) => SIGNATURE.test(k))) return req.url;
+  if (at < 0 || !query || !Object.keys(query).some((k) => SECRET_PARAM.test(k))) return req.url;
   const pairs: string[] = [];
   for (const [k, v] of Object.entries(query)) {
     for (const one of [v].flat()) {
       pairs.push(
-        `${encodeURIComponent(k)}=${SIGNATURE.test(k) ? "[redacted]" : encodeURIComponent(String(one))}`,
+        `${encodeURIComponent(k)}=${SECRET_PARAM.test(k) ? "[redacted]" : encodeURIComponent(String(one))}`,
       );
     }
   }

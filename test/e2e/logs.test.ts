@@ -103,4 +103,16 @@ describe("logs", () => {
     }
     expect(lines.join("\n")).not.toContain(signature);
   });
+
+  it("never writes a key put in the query string, though it is refused there", async () => {
+    for (const [i, name] of ["api_key", "key", "x-api-key", "token"].entries()) {
+      const got = await fetch(`${srv.url}/v1/balance?${name}=${key}`, {
+        headers: { "x-request-id": `q-${i}` },
+      });
+      expect(got.status).toBe(401);
+      const mine = linesOf(`q-${i}`).find((l) => l.msg === "request");
+      expect(mine!.url).toBe(`/v1/balance?${name}=[redacted]`);
+    }
+    expect(lines.join("\n")).not.toContain(key);
+  });
 });
