@@ -98,7 +98,12 @@ describe("OpenAI-compatible routes, through the official SDK", () => {
     });
     expect(Math.abs(res.created - Date.now() / 1000)).toBeLessThan(60);
     const input = Math.ceil(prompt.length / 4);
-    expect(res.usage).toEqual({ input_tokens: input, output_tokens: 256, total_tokens: input + 256 });
+    expect(res.usage).toEqual({
+      input_tokens: input,
+      input_tokens_details: { text_tokens: input, image_tokens: 0 },
+      output_tokens: 256,
+      total_tokens: input + 256,
+    });
     const [last] = await historyOf(srv, key);
     expect(last).toMatchObject({
       model: "zekron-image-1",

@@ -170,6 +170,8 @@ async function createImages(
     background,
     usage: {
       input_tokens: inputTokens,
+      // The SDK's type requires the details; source images are billed per image here, not as tokens.
+      input_tokens_details: { text_tokens: inputTokens, image_tokens: 0 },
       output_tokens: outputTokens,
       total_tokens: inputTokens + outputTokens,
     },

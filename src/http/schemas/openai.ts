@@ -77,7 +77,14 @@ export const OpenAIImagesResponse = z
     output_format: z.enum(["png", "jpeg", "webp"]),
     quality: QUALITY,
     background: BACKGROUND,
-    usage: z.strictObject({ input_tokens: Count, output_tokens: Count, total_tokens: Count }),
+    usage: z
+      .strictObject({
+        input_tokens: Count,
+        input_tokens_details: z.strictObject({ text_tokens: Count, image_tokens: Count }),
+        output_tokens: Count,
+        total_tokens: Count,
+      })
+      .describe("Estimates in OpenAI's shape, for clients that read them; billing is per image"),
   })
   .meta({
     example: {
@@ -87,7 +94,12 @@ export const OpenAIImagesResponse = z
       output_format: "png",
       quality: "auto",
       background: "opaque",
-      usage: { input_tokens: 7, output_tokens: 1024, total_tokens: 1031 },
+      usage: {
+        input_tokens: 7,
+        input_tokens_details: { text_tokens: 7, image_tokens: 0 },
+        output_tokens: 1024,
+        total_tokens: 1031,
+      },
     },
   });
 export type OpenAIImagesResponse = z.infer<typeof OpenAIImagesResponse>;
