@@ -26,10 +26,13 @@ export interface Idempotency {
   hash: string;
 }
 
-/** Called inside the transaction that ends a job (the webhook outbox), and after it commits. */
+/**
+ * Called inside the transaction that ends a job (the webhook outbox), and after it commits, with what the
+ * first returned: whether it queued work for after the commit.
+ */
 export interface TerminalHooks {
-  inTransaction(tx: Kysely<Database>, job: Job): Promise<void>;
-  afterCommit(job: Job): void;
+  inTransaction(tx: Kysely<Database>, job: Job): Promise<boolean>;
+  afterCommit(job: Job, queued: boolean): void;
 }
 
 export interface SubmitInput {
@@ -491,51 +494,54 @@ export class JobService {
       ? await images.put(job.tenant_id, job.id, bytes, MIME_TYPES[job.output_format], job.width, job.height)
       : undefined;
     const now = iso(clock.now());
-    let done: Job | undefined;
-    let available: number | undefined;
+    let done: { job: Job; available?: number; queued: boolean } | undefined;
     try {
-      try {
-        done = await db.transaction().execute(async (tx) => {
-          const row = await tx
-            .updateTable("jobs")
-            .set({ status: "completed", progress: 1, finished_at: now, image_token: image?.token ?? null })
-            .where("id", "=", job.id)
-            .where("status", "=", "running")
-            .returningAll()
-            .executeTakeFirst();
-          if (!row) return undefined;
-          available = await capture(tx, job.tenant_id, job.id, job.cost, now);
-          if (image) await tx.insertInto("images").values(image).execute();
-          await this.hooks?.inTransaction(tx, row);
-          // Zero retention: the bytes exist only here, so the charge stands only if a request in this
-          // process takes them. Decided last before the commit, and in one step with that request, which
-          // from here waits for the outcome whatever happens to its client.
-          if (!job.store && !this.handOff(job.id)) throw new NoReceiver();
-          return row;
-        });
-      } catch (err) {
-        if (err instanceof NoReceiver) {
-          // Charging for an image nobody can ever receive would break "no charge without an image".
-          await this.fail(job, "canceled", NO_RECEIVER, "canceled");
-          return;
-        }
-        // Failed first, then the bytes: once the job is failed its completion can no longer commit, and a
-        // completion that did commit (only its answer lost) keeps the image it was charged for.
-        const failed = await this.fail(job, "generation_failed", SAVE_FAILED).catch(() => undefined);
-        const row = failed ?? (await this.get(job.id).catch(() => undefined));
-        if (image && row && row.image_token !== image.token) {
-          // No row refers to these bytes, so no sweeper would ever delete them.
-          await images
-            .discard(image)
-            .catch((e: unknown) => log.error({ err: e, jobId: job.id }, "could not delete an unsaved image"));
-        }
-        throw err;
-      }
+      done = await db.transaction().execute(async (tx) => {
+        const row = await tx
+          .updateTable("jobs")
+          .set({ status: "completed", progress: 1, finished_at: now, image_token: image?.token ?? null })
+          .where("id", "=", job.id)
+          .where("status", "=", "running")
+          .returningAll()
+          .executeTakeFirst();
+        if (!row) return undefined;
+        const available = await capture(tx, job.tenant_id, job.id, job.cost, now);
+        if (image) await tx.insertInto("images").values(image).execute();
+        const queued = (await this.hooks?.inTransaction(tx, row)) ?? false;
+        // Zero retention: the bytes exist only here, so the charge stands only if a request in this
+        // process takes them. Decided last before the commit, and in one step with that request, which
+        // from here waits for the outcome whatever happens to its client.
+        if (!job.store && !this.handOff(job.id)) throw new NoReceiver();
+        return { job: row, available, queued };
+      });
       if (done) {
         // Tell the waiters first: what follows is cleanup, and its failure must not cost them the image.
-        this.hooks?.afterCommit(done);
-        this.events.emit(job.id, { job: done, image, bytes, engineMs, available } satisfies Outcome);
+        this.hooks?.afterCommit(done.job, done.queued);
+        this.events.emit(job.id, {
+          job: done.job,
+          image,
+          bytes,
+          engineMs,
+          available: done.available,
+        } satisfies Outcome);
       }
+    } catch (err) {
+      if (err instanceof NoReceiver) {
+        // Charging for an image nobody can ever receive would break "no charge without an image".
+        await this.fail(job, "canceled", NO_RECEIVER, "canceled");
+        return;
+      }
+      // Failed first, then the bytes: once the job is failed its completion can no longer commit, and a
+      // completion that did commit (only its answer lost) keeps the image it was charged for.
+      const failed = await this.fail(job, "generation_failed", SAVE_FAILED).catch(() => undefined);
+      const row = failed ?? (await this.get(job.id).catch(() => undefined));
+      if (image && row && row.image_token !== image.token) {
+        // No row refers to these bytes, so no sweeper would ever delete them.
+        await images
+          .discard(image)
+          .catch((e: unknown) => log.error({ err: e, jobId: job.id }, "could not delete an unsaved image"));
+      }
+      throw err;
     } finally {
       this.endHandOff(job.id);
     }
@@ -571,7 +577,7 @@ export class JobService {
   ) {
     const { db, clock } = this.deps;
     const now = iso(clock.now());
-    const row = await db.transaction().execute(async (tx) => {
+    const ended = await db.transaction().execute(async (tx) => {
       const r = await tx
         .updateTable("jobs")
         .set({ status, error_code: code, error_message: message, finished_at: now })
@@ -579,16 +585,15 @@ export class JobService {
         .where("status", "in", [...OPEN_STATUSES])
         .returningAll()
         .executeTakeFirst();
-      if (r) {
-        await release(tx, job.tenant_id, job.id, job.cost, now, `${status}: ${code}`);
-        await this.hooks?.inTransaction(tx, r);
-      }
-      return r;
+      if (!r) return undefined;
+      await release(tx, job.tenant_id, job.id, job.cost, now, `${status}: ${code}`);
+      return { row: r, queued: (await this.hooks?.inTransaction(tx, r)) ?? false };
     });
-    if (!row) return undefined;
+    if (!ended) return undefined;
+    const { row } = ended;
     this.controllers.get(job.id)?.abort(tenantSafe(message));
     // Tell the waiters first, as complete() does: the cleanup's failure must not cost them the outcome.
-    this.hooks?.afterCommit(row);
+    this.hooks?.afterCommit(row, ended.queued);
     this.events.emit(job.id, { job: row } satisfies Outcome);
     await this.dropInputs(row).catch((err: unknown) =>
       this.deps.log.warn({ err, jobId: job.id }, "could not delete an ended job's source images"),

@@ -39,12 +39,6 @@ export interface WebhookDeps {
  */
 export class WebhookService {
   private timer?: NodeJS.Timeout;
-  /**
-   * Jobs whose terminal transaction wrote deliveries, until it commits. An id stays only when the commit
-   * itself failed after the rows were written: the poll then finds nothing of it, and the id is dropped
-   * with the next terminal transition of that job, or never (a few bytes).
-   */
-  private readonly outboxed = new Set<string>();
   private running = false;
   private again = false;
   private stopped = true;
@@ -148,10 +142,13 @@ export class WebhookService {
 
   // The outbox
 
-  /** Inside the job's terminal transaction: one delivery row per subscribed endpoint and per-job URL. */
-  async inTransaction(tx: Kysely<Database>, job: Job): Promise<void> {
+  /**
+   * Inside the job's terminal transaction: one delivery row per subscribed endpoint and per-job URL.
+   * Returns whether it wrote any.
+   */
+  async inTransaction(tx: Kysely<Database>, job: Job): Promise<boolean> {
     const event = EVENT_OF[job.status];
-    if (!event) return;
+    if (!event) return false;
     const endpoints = await tx
       .selectFrom("webhook_endpoints")
       .select(["id", "url", "events"])
@@ -162,7 +159,7 @@ export class WebhookService {
       .filter((e) => e.events.split(",").includes(event))
       .map((e) => ({ endpointId: e.id as string | null, url: e.url }));
     if (job.webhook_url) targets.push({ endpointId: null, url: job.webhook_url });
-    if (targets.length === 0) return;
+    if (targets.length === 0) return false;
     const payload = JSON.stringify(await this.payload(tx, job, event));
     const now = iso(this.d.clock.now());
     await tx
@@ -187,7 +184,7 @@ export class WebhookService {
         })),
       )
       .execute();
-    this.outboxed.add(job.id);
+    return true;
   }
 
   /**
@@ -195,8 +192,8 @@ export class WebhookService {
    * endpoints) wakes nothing: the dispatcher's look-up of due deliveries ran after every job, on the
    * generation's path, holding SQLite's connection while the waiting request read the balance.
    */
-  afterCommit(job: Job): void {
-    if (this.outboxed.delete(job.id)) this.wake();
+  afterCommit(_job: Job, queued: boolean): void {
+    if (queued) this.wake();
   }
 
   private async payload(tx: Kysely<Database>, job: Job, event: WebhookEvent) {

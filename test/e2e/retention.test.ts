@@ -133,9 +133,9 @@ describe.each(DIALECTS)("zero retention, a client leaving while its image is com
         if (job.status === "completed") await during();
         return webhooks.inTransaction(tx, job);
       },
-      afterCommit(job) {
+      afterCommit(job, queued) {
         if (job.status === "completed") after();
-        webhooks.afterCommit(job);
+        webhooks.afterCommit(job, queued);
       },
     });
   }

@@ -32,7 +32,7 @@ describe.each(DIALECTS)("errors while a job ends, on %s", (dialect) => {
         if (job.status === "completed") throw new Error("Connection terminated unexpectedly");
         return webhooks.inTransaction(tx, job);
       },
-      afterCommit: (job) => webhooks.afterCommit(job),
+      afterCommit: (job, queued) => webhooks.afterCommit(job, queued),
     });
     const res = await srv.api(t.key, "POST", "/v1/generate", { prompt: "a red kite", size: "256x256" });
     const body = (await res.json()) as { error: { code: string; message: string } };
