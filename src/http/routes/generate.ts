@@ -37,18 +37,9 @@ export function generateRoutes(app: FastifyInstance, s: Services): void {
     const { job, image } = outcome;
     serverTiming(reply, outcome);
     const bytes = await outcomeBytes(s, outcome);
-    // The image is paid for: a failed read of the balance must not cost it its answer (a zero-retention
-    // image is nowhere else), so the balance as the charge committed stands in.
-    const available = await Promise.resolve()
-      .then(() => s.tenants.balance(auth.tenantId))
-      .then(
-        (b) => b?.available ?? 0,
-        (err: unknown) => {
-          if (outcome.available === undefined) throw err;
-          req.log.warn({ err, jobId: job.id }, "could not read the balance for a generation's answer");
-          return outcome.available;
-        },
-      );
+    // The balance as this job's charge committed, when this process completed it: no read that could
+    // fail after the image is paid for (a zero-retention image is nowhere else). A replayed job's is read.
+    const available = outcome.available ?? (await s.tenants.balance(auth.tenantId))?.available ?? 0;
     const createdAt = apiTime(job.created_at);
     return {
       success: true,
