@@ -28,20 +28,11 @@ export interface GenerationFields {
 // word joiners, soft hyphens, Hangul fillers, variation selectors...), which String.trim keeps.
 const BLANK = /^[\s\p{Default_Ignorable_Code_Point}]*$/u;
 
+const SURROGATE_PAIR = /[\uD800-\uDBFF][\uDC00-\uDFFF]/g;
+
 /** Characters as code points: an emoji is one, where String.length counts its two UTF-16 units. */
 function characters(text: string): number {
-  let n = text.length;
-  for (let i = 0; i < text.length - 1; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit >= 0xd800 && unit <= 0xdbff) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        n--;
-        i++;
-      }
-    }
-  }
-  return n;
+  return text.length - (text.match(SURROGATE_PAIR)?.length ?? 0);
 }
 
 const FORMATS: Record<string, OutputFormat> = { png: "png", jpeg: "jpeg", jpg: "jpeg", webp: "webp" };
