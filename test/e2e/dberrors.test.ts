@@ -57,6 +57,16 @@ describe("a failed database query off the request path is logged, and the proces
   };
   const logged = (msg: string) => lines.some((l) => (JSON.parse(l) as { msg: string }).msg === msg);
   const statusOf = async (jobId: string) => (await srv!.services.jobs.get(jobId))?.status;
+  /** A new tenant's job, submitted on the job route: its id. */
+  const submitJob = async () => {
+    const t = await srv!.tenant("1.00");
+    const res = await srv!.api(t.key, "POST", "/v1/images/generate", {
+      prompt: "a red kite",
+      width: 256,
+      height: 256,
+    });
+    return { key: t.key, jobId: ((await res.json()) as { job_id: string }).job_id };
+  };
   /** Node reports an unhandled rejection once the microtasks of its turn have run. */
   const settled = () => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 
@@ -83,15 +93,9 @@ describe("a failed database query off the request path is logged, and the proces
   it("the event stream's poll fails: logged, and the stream still ends with the finished job", async () => {
     const gated = new GatedEngine();
     srv = await start(gated);
-    const t = await srv.tenant("1.00");
-    const res = await srv.api(t.key, "POST", "/v1/images/generate", {
-      prompt: "a red kite",
-      width: 256,
-      height: 256,
-    });
-    const { job_id } = (await res.json()) as { job_id: string };
-    const stream = await fetch(`${srv.url}/v1/jobs/${job_id}/events`, {
-      headers: { authorization: `Bearer ${t.key}` },
+    const { key, jobId } = await submitJob();
+    const stream = await fetch(`${srv.url}/v1/jobs/${jobId}/events`, {
+      headers: { authorization: `Bearer ${key}` },
     });
     const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
     let text = (await reader.read()).value!;
@@ -129,17 +133,11 @@ describe("a failed database query off the request path is logged, and the proces
     await sql`CREATE TRIGGER no_progress BEFORE UPDATE OF progress ON jobs
       WHEN NEW.progress > 0 AND NEW.progress < 1
       BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END`.execute(db);
-    const t = await srv.tenant("1.00");
-    const res = await srv.api(t.key, "POST", "/v1/images/generate", {
-      prompt: "a red kite",
-      width: 256,
-      height: 256,
-    });
-    const { job_id } = (await res.json()) as { job_id: string };
+    const { jobId } = await submitJob();
     await expect.poll(() => logged("could not write a job's progress"), { timeout: 10_000 }).toBe(true);
     await sql`DROP TRIGGER no_progress`.execute(db);
     held.release();
-    await expect.poll(() => statusOf(job_id)).toBe("completed");
+    await expect.poll(() => statusOf(jobId)).toBe("completed");
     await settled();
     expect(unhandled).toEqual([]);
   });
