@@ -248,7 +248,7 @@ export class JobService {
       throw err;
     }
     if (input.images.length > 0) this.inputs.set(id, input.images);
-    const outcome = wait && this.waitFor(id, wait.timeoutMs, wait.signal);
+    const outcome = wait && this.waitFor(id, wait.timeoutMs, wait.signal, true);
     await this.deps.queue.enqueue({ jobId: id, tenantId: input.tenantId });
     return { job, outcome };
   }
@@ -345,9 +345,10 @@ export class JobService {
   /**
    * Resolves when the job reaches a terminal status, or with null after `timeoutMs`, when `signal` fires
    * (the client went away) or when the job cannot be read. Listens before it looks, so a job that ends in
-   * between is not missed.
+   * between is not missed. `unqueued` is for a job that submit() has made but not yet queued: nothing can
+   * have ended it, and whatever does will tell the listener, so there is nothing to look at.
    */
-  waitFor(jobId: string, timeoutMs: number, signal?: AbortSignal): Promise<Outcome | null> {
+  waitFor(jobId: string, timeoutMs: number, signal?: AbortSignal, unqueued = false): Promise<Outcome | null> {
     return new Promise((resolve) => {
       let done = false;
       this.receivers.set(jobId, (this.receivers.get(jobId) ?? 0) + 1);
@@ -373,6 +374,7 @@ export class JobService {
       this.events.on(jobId, finish);
       if (signal?.aborted) return gone();
       signal?.addEventListener("abort", gone, { once: true });
+      if (unqueued) return;
       this.get(jobId)
         .then(async (job) => {
           if (job && !OPEN_STATUSES.includes(job.status)) finish({ job, image: await this.imageOf(job) });
@@ -490,12 +492,17 @@ export class JobService {
 
   private async complete(job: Job, bytes: Buffer, engineMs: number): Promise<void> {
     const { db, clock, images, log } = this.deps;
-    const image = job.store
-      ? await images.put(job.tenant_id, job.id, bytes, MIME_TYPES[job.output_format], job.width, job.height)
+    // A local image is written while the transaction runs, and awaited in it before the commit; another
+    // store's write before the transaction begins (see ImageService.begin).
+    const pending = job.store
+      ? images.begin(job.tenant_id, job.id, bytes, MIME_TYPES[job.output_format], job.width, job.height)
       : undefined;
+    const image = pending?.row;
+    const settled = () => pending?.written.catch(() => undefined);
     const now = iso(clock.now());
     let done: { job: Job; available?: number; queued: boolean } | undefined;
     try {
+      if (pending && !pending.local) await pending.written;
       done = await db.transaction().execute(async (tx) => {
         const row = await tx
           .updateTable("jobs")
@@ -508,6 +515,8 @@ export class JobService {
         const available = await capture(tx, job.tenant_id, job.id, job.cost, now);
         if (image) await tx.insertInto("images").values(image).execute();
         const queued = (await this.hooks?.inTransaction(tx, row)) ?? false;
+        // The bytes are in the store before the row that names them, and the charge for them, commit.
+        await pending?.written;
         // Zero retention: the bytes exist only here, so the charge stands only if a request in this
         // process takes them. Decided last before the commit, and in one step with that request, which
         // from here waits for the outcome whatever happens to its client.
@@ -535,6 +544,7 @@ export class JobService {
       // completion that did commit (only its answer lost) keeps the image it was charged for.
       const failed = await this.fail(job, "generation_failed", SAVE_FAILED).catch(() => undefined);
       const row = failed ?? (await this.get(job.id).catch(() => undefined));
+      await settled();
       if (image && row && row.image_token !== image.token) {
         // No row refers to these bytes, so no sweeper would ever delete them.
         await images
@@ -547,6 +557,7 @@ export class JobService {
     }
     if (!done && image) {
       // Canceled or failed while the engine worked: that path already released the hold.
+      await settled();
       await images.discard(image);
     }
     await this.dropInputs(job).catch((err: unknown) =>

@@ -1,31 +1,16 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import type { BlobStore } from "./types.js";
-import { DecryptWorkers } from "./decrypt-workers.js";
+import { CryptoWorkers } from "./crypto-workers.js";
 import { SharedBufferPool } from "./shared-pool.js";
-import { openSealed } from "./open-sealed.js";
-
-const MAGIC = Buffer.from("ZKB1");
-const IV = 12;
-const KEY = 32;
+import { openSealed, sealParts } from "./open-sealed.js";
 
 /**
  * Envelope encryption: each object gets its own random AES-256-GCM data key, which is itself sealed with
  * the master key. The object's name is the additional authenticated data, so bytes moved to another
- * name fail to open. Layout: magic | wrapIV | wrappedKey | wrapTag | dataIV | dataTag | ciphertext.
+ * name fail to open. The layout is sealParts' (open-sealed.ts).
  */
 export function seal(master: Buffer, name: string, plain: Buffer): Buffer {
-  const dataKey = randomBytes(KEY);
-  const wrapIv = randomBytes(IV);
-  const wrap = createCipheriv("aes-256-gcm", master, wrapIv);
-  wrap.setAAD(Buffer.from(name));
-  const wrappedKey = Buffer.concat([wrap.update(dataKey), wrap.final()]);
-  const wrapTag = wrap.getAuthTag();
-
-  const dataIv = randomBytes(IV);
-  const cipher = createCipheriv("aes-256-gcm", dataKey, dataIv);
-  cipher.setAAD(Buffer.from(name));
-  const body = Buffer.concat([cipher.update(plain), cipher.final()]);
-  return Buffer.concat([MAGIC, wrapIv, wrappedKey, wrapTag, dataIv, cipher.getAuthTag(), body]);
+  return Buffer.concat(sealParts({ createCipheriv, randomBytes }, master, name, plain));
 }
 
 export function open(master: Buffer, name: string, sealed: Buffer): Buffer {
@@ -46,18 +31,42 @@ export interface SharedPlaintext {
 
 /** A BlobStore view that seals on the way in and opens on the way out. */
 export class SealedStore {
-  private readonly workers: DecryptWorkers;
+  private readonly workers: CryptoWorkers;
 
   constructor(
     private readonly store: BlobStore,
     private readonly master: Buffer,
     private readonly pool = new SharedBufferPool(),
   ) {
-    this.workers = new DecryptWorkers(master);
+    this.workers = new CryptoWorkers(master);
   }
 
-  put(key: string, plain: Buffer): Promise<void> {
-    return this.store.put(key, seal(this.master, key, plain));
+  /**
+   * Seals and stores a new object. Into a store of local files a worker thread seals and writes it (the
+   * plaintext handed over in pooled shared memory), so that the event loop runs neither the AES nor the
+   * write and can go on meanwhile (a job's completion transaction: see ImageService.begin); into another
+   * store, or past the pool's largest size, it is sealed here.
+   */
+  /**
+   * Whether objects are local files, written on this machine: a put then takes about as long as the
+   * database's own writes (see ImageService.begin).
+   */
+  get local(): boolean {
+    return this.store.localPath !== undefined;
+  }
+
+  async put(key: string, plain: Buffer): Promise<void> {
+    const path = this.store.localPath?.(key);
+    if (path === undefined || !this.pool.fits(plain.length)) {
+      return this.store.put(key, seal(this.master, key, plain));
+    }
+    const input = this.pool.acquire(plain.length);
+    try {
+      plain.copy(input);
+      await this.workers.seal({ name: key, path, input });
+    } finally {
+      this.pool.release(input);
+    }
   }
 
   async get(key: string): Promise<Buffer | null> {
@@ -111,7 +120,7 @@ export class SealedStore {
     }
   }
 
-  /** Ends the decrypt workers. */
+  /** Ends the crypto workers. */
   close(): Promise<void> {
     return this.workers.close();
   }

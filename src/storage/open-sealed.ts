@@ -1,4 +1,4 @@
-import type { createDecipheriv } from "node:crypto";
+import type { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 
 /**
  * The one reader of the layout `seal` (envelope.ts) writes: checks it, unwraps the data key and decrypts the body,
@@ -45,4 +45,40 @@ export function openSealed(
   // GCM's final() checks the tag and returns no bytes.
   const rest = d.final();
   if (rest.length > 0) emit(rest);
+}
+
+/**
+ * The one writer of the layout: magic | wrapIV | wrappedKey | wrapTag | dataIV | dataTag | ciphertext,
+ * with a fresh random data key sealed by the master key and the object's name as additional
+ * authenticated data. Gives the head (everything before the ciphertext) and the ciphertext apart, so that
+ * a writer can send both without copying them into one buffer. Self-contained for the same reason as
+ * openSealed (the storage workers run it from its source text).
+ */
+export function sealParts(
+  crypto: { createCipheriv: typeof createCipheriv; randomBytes: typeof randomBytes },
+  master: Buffer,
+  name: string,
+  plain: Buffer,
+): [head: Buffer, body: Buffer] {
+  const aad = Buffer.from(name);
+  const dataKey = crypto.randomBytes(32);
+  const wrapIv = crypto.randomBytes(12);
+  const wrap = crypto.createCipheriv("aes-256-gcm", master, wrapIv);
+  wrap.setAAD(aad);
+  const wrappedKey = Buffer.concat([wrap.update(dataKey), wrap.final()]);
+  const dataIv = crypto.randomBytes(12);
+  const cipher = crypto.createCipheriv("aes-256-gcm", dataKey, dataIv);
+  cipher.setAAD(aad);
+  const body = cipher.update(plain);
+  // GCM gives every byte from update(); final() only computes the tag.
+  cipher.final();
+  const head = Buffer.concat([
+    Buffer.from("ZKB1"),
+    wrapIv,
+    wrappedKey,
+    wrap.getAuthTag(),
+    dataIv,
+    cipher.getAuthTag(),
+  ]);
+  return [head, body];
 }

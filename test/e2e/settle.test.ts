@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { samplePng, settledTenant, startTestServer, type TestServer } from "../helpers/server.js";
@@ -45,6 +45,63 @@ describe.each(DIALECTS)("errors while a job ends, on %s", (dialect) => {
     // The answer goes first; the bytes are deleted right after.
     await expect.poll(() => filesUnder(path.join(srv!.services.config.blobDir, "images", t.id))).toEqual([]);
     expect(await settled(t.id)).toMatchObject({ available: 1_000_000, held: 0, total_generations: 0 });
+  });
+
+  it("an image that cannot be written fails and refunds the job: no row, no charge, no file", async () => {
+    srv = await startTestServer({ dialect });
+    const t = await srv.tenant("1.00");
+    // A file where the tenant's image directory should be: the write fails however it is tried.
+    const images = path.join(srv.services.config.blobDir, "images");
+    mkdirSync(images, { recursive: true });
+    writeFileSync(path.join(images, t.id), "in the way");
+    const res = await srv.api(t.key, "POST", "/v1/generate", { prompt: "a red kite", size: "256x256" });
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error).toMatchObject({ code: "generation_failed", message: expect.stringMatching(/saved/) });
+
+    const db = srv.services.db.kysely;
+    const jobs = await db.selectFrom("jobs").selectAll().where("tenant_id", "=", t.id).execute();
+    expect(jobs.map((j) => [j.status, j.image_token])).toEqual([["failed", null]]);
+    expect(await db.selectFrom("images").selectAll().where("tenant_id", "=", t.id).execute()).toEqual([]);
+    expect(await settled(t.id)).toMatchObject({ available: 1_000_000, held: 0, total_generations: 0 });
+    // Once the way is clear, the next image is written and charged.
+    rmSync(path.join(images, t.id));
+    const ok = await srv.api(t.key, "POST", "/v1/generate", { prompt: "a red kite", size: "256x256" });
+    expect(ok.status).toBe(200);
+    expect(filesUnder(path.join(images, t.id))).toHaveLength(1);
+  });
+
+  it("a job's completion commits only once its image is written: no row names bytes not yet there", async () => {
+    srv = await startTestServer({ dialect });
+    const t = await srv.tenant("1.00");
+    const events: string[] = [];
+    const store = srv.services.store;
+    const put = store.put.bind(store);
+    store.put = async (key, bytes) => {
+      if (!key.startsWith("images/")) return put(key, bytes);
+      events.push("write started");
+      // A slow disk. Nothing may read the database meanwhile in this test: the completion holds SQLite's
+      // one connection until the write is done (it is waited for inside the transaction).
+      await new Promise((r) => setTimeout(r, 300));
+      await put(key, bytes);
+      events.push("written");
+    };
+    const webhooks = srv.services.webhooks;
+    srv.services.jobs.setTerminalHooks({
+      inTransaction: (tx, job) => webhooks.inTransaction(tx, job),
+      afterCommit(job, queued) {
+        events.push(`committed ${job.status}`);
+        webhooks.afterCommit(job, queued);
+      },
+    });
+    const res = await srv.api(t.key, "POST", "/v1/generate", { prompt: "a red kite", size: "256x256" });
+    expect(res.status).toBe(200);
+    expect(events).toEqual(["write started", "written", "committed completed"]);
+    const [image] = await srv.services.db.kysely
+      .selectFrom("images")
+      .selectAll()
+      .where("tenant_id", "=", t.id)
+      .execute();
+    expect(existsSync(path.join(srv.services.config.blobDir, image!.blob_key))).toBe(true);
   });
 
   /** Source images can no longer be deleted (a full or read-only disk); everything else works. */

@@ -5,7 +5,7 @@ import path from "node:path";
 import { FsBlobStore } from "../../src/storage/fs.js";
 import { open, SealedStore } from "../../src/storage/envelope.js";
 import { SharedBufferPool } from "../../src/storage/shared-pool.js";
-import { DecryptWorkers } from "../../src/storage/decrypt-workers.js";
+import { CryptoWorkers } from "../../src/storage/crypto-workers.js";
 import type { BlobStore } from "../../src/storage/types.js";
 import { tempDir } from "../helpers/db.js";
 
@@ -36,7 +36,7 @@ describe("SharedBufferPool", () => {
   });
 });
 
-describe("SealedStore.openShared (decrypt workers)", () => {
+describe("SealedStore.openShared (crypto workers)", () => {
   let dir: string;
   let fs: FsBlobStore;
   let store: SealedStore;
@@ -149,6 +149,41 @@ async function withStore(
   }
 }
 
+describe("SealedStore.put (sealed and written by a worker)", () => {
+  it("writes a new file, owner-only, under a directory it makes, that is not the plaintext and opens back", () =>
+    withStore(async ({ dir, store, master }) => {
+      const plain = randomBytes(150_000);
+      await store.put("images/new-tenant/a", plain);
+      const file = path.join(dir, "images/new-tenant/a");
+      const onDisk = readFileSync(file);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(onDisk.includes(plain.subarray(0, 64))).toBe(false);
+      expect(open(master, "images/new-tenant/a", onDisk).equals(plain)).toBe(true);
+      expect((await store.get("images/new-tenant/a"))!.equals(plain)).toBe(true);
+    }));
+
+  it("seals each object with its own data key, and the caller's buffer may change once put is called", () =>
+    withStore(async ({ dir, store }) => {
+      const plain = Buffer.alloc(100_000, 7);
+      const first = store.put("images/t/one", plain);
+      plain.fill(9); // the bytes were taken when put was called
+      await first;
+      await store.put("images/t/two", Buffer.alloc(100_000, 7));
+      expect((await store.get("images/t/one"))!.equals(Buffer.alloc(100_000, 7))).toBe(true);
+      const [a, b] = ["one", "two"].map((n) => readFileSync(path.join(dir, "images/t", n)));
+      expect(a!.equals(b!)).toBe(false);
+    }));
+
+  it("rejects when the file cannot be written, and the next put works", () =>
+    withStore(async ({ dir, store }) => {
+      writeFileSync(path.join(dir, "images"), "a file where a directory should be");
+      await expect(store.put("images/t/x", randomBytes(100_000))).rejects.toThrow(/sealing an image failed/);
+      rmSync(path.join(dir, "images"));
+      await store.put("images/t/x", randomBytes(100_000));
+      expect(statSync(path.join(dir, "images/t/x")).size).toBeGreaterThan(100_000);
+    }));
+});
+
 describe("SealedStore.openShared over the pool's largest size", () => {
   it("opens in-thread, into ordinary memory, with a release that does nothing", () =>
     withStore(
@@ -165,12 +200,12 @@ describe("SealedStore.openShared over the pool's largest size", () => {
     ));
 });
 
-describe("DecryptWorkers", () => {
+describe("CryptoWorkers", () => {
   it("rejects jobs that are out when it closes, and every job after", () =>
     withStore(async ({ fs, store, master }) => {
       const plain = randomBytes(4 * 1024 * 1024);
       await store.put("images/t/big", plain);
-      const workers = new DecryptWorkers(master, 1);
+      const workers = new CryptoWorkers(master, 1);
       const output = Buffer.from(new SharedArrayBuffer(plain.length));
       const job = () => workers.open({ name: "images/t/big", path: fs.localPath("images/t/big"), output });
       expect(await job()).toBe(true);
@@ -185,7 +220,7 @@ describe("DecryptWorkers", () => {
     withStore(async ({ fs, store, master }) => {
       const plain = randomBytes(4 * 1024 * 1024);
       await store.put("images/t/big", plain);
-      const workers = new DecryptWorkers(master, 1);
+      const workers = new CryptoWorkers(master, 1);
       try {
         const output = Buffer.from(new SharedArrayBuffer(plain.length));
         const job = () => workers.open({ name: "images/t/big", path: fs.localPath("images/t/big"), output });
