@@ -38,36 +38,11 @@ export class ImageService {
     width: number,
     height: number,
   ): Promise<ImageRow> {
-    const { row, written } = this.begin(tenantId, jobId, bytes, mime, width, height);
-    await written;
-    return row;
-  }
-
-  /**
-   * Starts writing the sealed bytes and gives the image's row at once, so that the caller's completion
-   * transaction can run while they are written (by a worker thread, for local files). The row must commit
-   * only after `written` resolves: no row may name bytes that are not there. The caller discards the
-   * bytes only once `written` has settled (an earlier delete could come before the write and leave the
-   * file behind). `local` says the write is to this machine's disk, as quick as the database's own
-   * writes: worth waiting for inside a transaction. A write over the network is better awaited before
-   * it, as the transaction would hold the database (SQLite's one connection) for the round trip.
-   */
-  begin(
-    tenantId: string,
-    jobId: string,
-    bytes: Buffer,
-    mime: string,
-    width: number,
-    height: number,
-  ): { row: ImageRow; written: Promise<void>; local: boolean } {
     const token = newImageToken();
     const blobKey = `images/${tenantId}/${token}`;
-    const written = this.store.put(blobKey, bytes);
-    // Handled here as well, for a caller whose transaction fails before it awaits the write: awaiting it
-    // later still throws.
-    written.catch(() => undefined);
+    await this.store.put(blobKey, bytes);
     const now = this.clock.now();
-    const row: ImageRow = {
+    return {
       token,
       tenant_id: tenantId,
       job_id: jobId,
@@ -83,7 +58,6 @@ export class ImageService {
       expires_at: iso(now + this.ttlSeconds * 1000),
       deleted_at: null,
     };
-    return { row, written, local: this.store.local };
   }
 
   async discard(row: ImageRow): Promise<void> {

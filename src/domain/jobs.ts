@@ -492,17 +492,20 @@ export class JobService {
 
   private async complete(job: Job, bytes: Buffer, engineMs: number): Promise<void> {
     const { db, clock, images, log } = this.deps;
-    // A local image is written while the transaction runs, and awaited in it before the commit; another
-    // store's write before the transaction begins (see ImageService.begin).
-    const pending = job.store
-      ? images.begin(job.tenant_id, job.id, bytes, MIME_TYPES[job.output_format], job.width, job.height)
-      : undefined;
-    const image = pending?.row;
-    const settled = () => pending?.written.catch(() => undefined);
+    let image: ImageRow | undefined;
+    try {
+      image = job.store
+        ? await images.put(job.tenant_id, job.id, bytes, MIME_TYPES[job.output_format], job.width, job.height)
+        : undefined;
+    } catch (err) {
+      // Not the engine's failure: the image was made and could not be kept (a full or broken disk).
+      log.error({ err, jobId: job.id }, "could not store a finished image");
+      await this.fail(job, "generation_failed", SAVE_FAILED);
+      return;
+    }
     const now = iso(clock.now());
     let done: { job: Job; available?: number; queued: boolean } | undefined;
     try {
-      if (pending && !pending.local) await pending.written;
       done = await db.transaction().execute(async (tx) => {
         const row = await tx
           .updateTable("jobs")
@@ -515,8 +518,6 @@ export class JobService {
         const available = await capture(tx, job.tenant_id, job.id, job.cost, now);
         if (image) await tx.insertInto("images").values(image).execute();
         const queued = (await this.hooks?.inTransaction(tx, row)) ?? false;
-        // The bytes are in the store before the row that names them, and the charge for them, commit.
-        await pending?.written;
         // Zero retention: the bytes exist only here, so the charge stands only if a request in this
         // process takes them. Decided last before the commit, and in one step with that request, which
         // from here waits for the outcome whatever happens to its client.
@@ -544,7 +545,6 @@ export class JobService {
       // completion that did commit (only its answer lost) keeps the image it was charged for.
       const failed = await this.fail(job, "generation_failed", SAVE_FAILED).catch(() => undefined);
       const row = failed ?? (await this.get(job.id).catch(() => undefined));
-      await settled();
       if (image && row && row.image_token !== image.token) {
         // No row refers to these bytes, so no sweeper would ever delete them.
         await images
@@ -557,7 +557,6 @@ export class JobService {
     }
     if (!done && image) {
       // Canceled or failed while the engine worked: that path already released the hold.
-      await settled();
       await images.discard(image);
     }
     await this.dropInputs(job).catch((err: unknown) =>

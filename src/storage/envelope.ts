@@ -1,16 +1,25 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import type { BlobStore } from "./types.js";
-import { CryptoWorkers } from "./crypto-workers.js";
+import { DecryptWorkers } from "./decrypt-workers.js";
 import { SharedBufferPool } from "./shared-pool.js";
-import { openSealed, sealParts } from "./open-sealed.js";
+import { openSealed, sealTo } from "./open-sealed.js";
+
+/** Sealed in pieces of this size, which reuse the same few pages of the heap (see sealTo). */
+const SEAL_STEP = 16 * 1024;
+const CRYPTO = { createCipheriv, randomBytes };
+
+/** The sealed size of an object of `size` bytes (the layout's head, then the ciphertext). */
+export const sealedLength = (size: number) => 92 + size;
 
 /**
  * Envelope encryption: each object gets its own random AES-256-GCM data key, which is itself sealed with
  * the master key. The object's name is the additional authenticated data, so bytes moved to another
- * name fail to open. The layout is sealParts' (open-sealed.ts).
+ * name fail to open. The layout is sealTo's (open-sealed.ts).
  */
 export function seal(master: Buffer, name: string, plain: Buffer): Buffer {
-  return Buffer.concat(sealParts({ createCipheriv, randomBytes }, master, name, plain));
+  const out = Buffer.allocUnsafe(sealedLength(plain.length));
+  sealTo(CRYPTO, master, name, plain, Math.max(1, plain.length), (piece, at) => void piece.copy(out, at));
+  return out;
 }
 
 export function open(master: Buffer, name: string, sealed: Buffer): Buffer {
@@ -31,42 +40,25 @@ export interface SharedPlaintext {
 
 /** A BlobStore view that seals on the way in and opens on the way out. */
 export class SealedStore {
-  private readonly workers: CryptoWorkers;
+  private readonly workers: DecryptWorkers;
 
   constructor(
     private readonly store: BlobStore,
     private readonly master: Buffer,
     private readonly pool = new SharedBufferPool(),
   ) {
-    this.workers = new CryptoWorkers(master);
+    this.workers = new DecryptWorkers(master);
   }
 
   /**
-   * Seals and stores a new object. Into a store of local files a worker thread seals and writes it (the
-   * plaintext handed over in pooled shared memory), so that the event loop runs neither the AES nor the
-   * write and can go on meanwhile (a job's completion transaction: see ImageService.begin); into another
-   * store, or past the pool's largest size, it is sealed here.
+   * Seals and stores a new object: in pieces, straight into the store when it takes pieces (local files),
+   * so that no buffer of the whole sealed object is made.
    */
-  /**
-   * Whether objects are local files, written on this machine: a put then takes about as long as the
-   * database's own writes (see ImageService.begin).
-   */
-  get local(): boolean {
-    return this.store.localPath !== undefined;
-  }
-
-  async put(key: string, plain: Buffer): Promise<void> {
-    const path = this.store.localPath?.(key);
-    if (path === undefined || !this.pool.fits(plain.length)) {
-      return this.store.put(key, seal(this.master, key, plain));
-    }
-    const input = this.pool.acquire(plain.length);
-    try {
-      plain.copy(input);
-      await this.workers.seal({ name: key, path, input });
-    } finally {
-      this.pool.release(input);
-    }
+  put(key: string, plain: Buffer): Promise<void> {
+    if (!this.store.putPieces) return this.store.put(key, seal(this.master, key, plain));
+    return this.store.putPieces(key, sealedLength(plain.length), (write) => {
+      sealTo(CRYPTO, this.master, key, plain, SEAL_STEP, write);
+    });
   }
 
   async get(key: string): Promise<Buffer | null> {
@@ -120,7 +112,7 @@ export class SealedStore {
     }
   }
 
-  /** Ends the crypto workers. */
+  /** Ends the decrypt workers. */
   close(): Promise<void> {
     return this.workers.close();
   }

@@ -1,7 +1,7 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { mkdir, open, rm, writeFile, access, constants } from "node:fs/promises";
 import path from "node:path";
-import type { BlobStore } from "./types.js";
+import type { BlobStore, Fill } from "./types.js";
 
 /** Directories known to exist, so that a put does not ask the filesystem each time. */
 const DIR_CACHE_MAX = 10_000;
@@ -11,15 +11,11 @@ const DIR_CACHE_MAX = 10_000;
  * which share that pool), and the SQLite commit that follows it writes on the event loop the same way.
  */
 const SYNC_WRITE_MAX = 1024 * 1024;
-const FILE_MODE = { mode: 0o600 };
-const SYNC_IO = {
-  mkdir: (dir: string) => void mkdirSync(dir, { recursive: true }),
-  write: (file: string, bytes: Buffer) => writeFileSync(file, bytes, FILE_MODE),
-};
-const ASYNC_IO = {
-  mkdir: async (dir: string) => void (await mkdir(dir, { recursive: true })),
-  write: (file: string, bytes: Buffer) => writeFile(file, bytes, FILE_MODE),
-};
+const FILE_MODE = 0o600;
+
+function writeAllSync(fd: number, bytes: Buffer, position: number): void {
+  for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at, position + at);
+}
 
 export class FsBlobStore implements BlobStore {
   private readonly dirs = new Set<string>();
@@ -31,25 +27,63 @@ export class FsBlobStore implements BlobStore {
     return path.join(this.root, key);
   }
 
-  async put(key: string, bytes: Buffer): Promise<void> {
+  put(key: string, bytes: Buffer): Promise<void> {
+    return this.putPieces(key, bytes.length, (write) => write(bytes, 0));
+  }
+
+  // Written in place, with no temporary file and rename (each a slow metadata operation here): nothing
+  // refers to a key before its put has finished (see BlobStore.put). A put that fails removes what it
+  // wrote of the file.
+  async putPieces(key: string, size: number, fill: Fill): Promise<void> {
     const file = this.file(key);
     const dir = path.dirname(file);
-    const io = bytes.length <= SYNC_WRITE_MAX ? SYNC_IO : ASYNC_IO;
-    if (!this.dirs.has(dir)) {
-      await io.mkdir(dir);
-      if (this.dirs.size >= DIR_CACHE_MAX) this.dirs.clear();
-      this.dirs.add(dir);
+    if (size > SYNC_WRITE_MAX) {
+      // Large: gathered and written by the thread pool, so that the event loop does not wait on the disk.
+      const bytes = Buffer.allocUnsafe(size);
+      fill((piece, at) => void piece.copy(bytes, at));
+      if (!this.dirs.has(dir)) {
+        await mkdir(dir, { recursive: true });
+        this.known(dir);
+      }
+      const write = () => writeFile(file, bytes, { mode: FILE_MODE });
+      try {
+        await write().catch(async (err: NodeJS.ErrnoException) => {
+          if (err.code !== "ENOENT") throw err;
+          // The directory went away behind the cache's back (an operator's clean-up): make it again.
+          await mkdir(dir, { recursive: true });
+          await write();
+        });
+      } catch (err) {
+        await rm(file, { force: true }).catch(() => undefined);
+        throw err;
+      }
+      return;
     }
-    // Written in place, with no temporary file and rename (each a slow metadata operation here): nothing
-    // refers to a key before its put has finished (see BlobStore.put).
+    if (!this.dirs.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      this.known(dir);
+    }
+    let fd: number;
     try {
-      await io.write(file, bytes);
+      fd = openSync(file, "w", FILE_MODE);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      // The directory went away behind the cache's back (an operator's clean-up): make it again.
-      await io.mkdir(dir);
-      await io.write(file, bytes);
+      mkdirSync(dir, { recursive: true });
+      fd = openSync(file, "w", FILE_MODE);
     }
+    try {
+      fill((piece, at) => writeAllSync(fd, piece, at));
+    } catch (err) {
+      closeSync(fd);
+      rmSync(file, { force: true });
+      throw err;
+    }
+    closeSync(fd);
+  }
+
+  private known(dir: string): void {
+    if (this.dirs.size >= DIR_CACHE_MAX) this.dirs.clear();
+    this.dirs.add(dir);
   }
 
   localPath(key: string): string {

@@ -1,5 +1,5 @@
 /**
- * Reusable shared-memory buffers by power-of-two size class, for serving images: a crypto worker writes
+ * Reusable shared-memory buffers by power-of-two size class, for serving images: a decrypt worker writes
  * the plaintext into one and the socket sends from it (a store without local files also hands the sealed
  * bytes over in one). Nothing of the image is allocated per request on the event loop's heap: a fresh
  * 1 MiB buffer or two per request had V8 marking its whole heap every few dozen requests (the external

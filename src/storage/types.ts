@@ -1,3 +1,9 @@
+/**
+ * Hands the bytes of a new object to `write`, piece by piece at their offsets (in any order, each byte
+ * once), before it returns.
+ */
+export type Fill = (write: (bytes: Buffer, at: number) => void) => void;
+
 /** Where image bytes live. Implementations store opaque bytes; encryption happens above them. */
 export interface BlobStore {
   /**
@@ -5,6 +11,11 @@ export interface BlobStore {
    * has finished (the database row comes after), so a put need not be atomic against readers.
    */
   put(key: string, bytes: Buffer): Promise<void>;
+  /**
+   * As put, for an object of `size` bytes made in pieces (sealing writes its ciphertext as it goes, with
+   * no buffer of the whole object: see sealTo). Optional: without it, the pieces are gathered for put.
+   */
+  putPieces?(key: string, size: number, fill: Fill): Promise<void>;
   /** Null when the object does not exist. */
   get(key: string): Promise<Buffer | null>;
   /**

@@ -79,8 +79,7 @@ describe.each(DIALECTS)("errors while a job ends, on %s", (dialect) => {
     store.put = async (key, bytes) => {
       if (!key.startsWith("images/")) return put(key, bytes);
       events.push("write started");
-      // A slow disk. Nothing may read the database meanwhile in this test: the completion holds SQLite's
-      // one connection until the write is done (it is waited for inside the transaction).
+      // A slow disk.
       await new Promise((r) => setTimeout(r, 300));
       await put(key, bytes);
       events.push("written");

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
-import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { FsBlobStore } from "../../src/storage/fs.js";
-import { open, SealedStore } from "../../src/storage/envelope.js";
+import { open, seal, sealedLength, SealedStore } from "../../src/storage/envelope.js";
 import { SharedBufferPool } from "../../src/storage/shared-pool.js";
-import { CryptoWorkers } from "../../src/storage/crypto-workers.js";
+import { DecryptWorkers } from "../../src/storage/decrypt-workers.js";
 import type { BlobStore } from "../../src/storage/types.js";
 import { tempDir } from "../helpers/db.js";
 
@@ -36,7 +36,7 @@ describe("SharedBufferPool", () => {
   });
 });
 
-describe("SealedStore.openShared (crypto workers)", () => {
+describe("SealedStore.openShared (decrypt workers)", () => {
   let dir: string;
   let fs: FsBlobStore;
   let store: SealedStore;
@@ -149,38 +149,57 @@ async function withStore(
   }
 }
 
-describe("SealedStore.put (sealed and written by a worker)", () => {
+describe("SealedStore.put (sealed in pieces into the file)", () => {
   it("writes a new file, owner-only, under a directory it makes, that is not the plaintext and opens back", () =>
     withStore(async ({ dir, store, master }) => {
       const plain = randomBytes(150_000);
       await store.put("images/new-tenant/a", plain);
       const file = path.join(dir, "images/new-tenant/a");
       const onDisk = readFileSync(file);
+      expect(onDisk.length).toBe(sealedLength(plain.length));
       expect(statSync(file).mode & 0o777).toBe(0o600);
       expect(onDisk.includes(plain.subarray(0, 64))).toBe(false);
       expect(open(master, "images/new-tenant/a", onDisk).equals(plain)).toBe(true);
       expect((await store.get("images/new-tenant/a"))!.equals(plain)).toBe(true);
     }));
 
-  it("seals each object with its own data key, and the caller's buffer may change once put is called", () =>
-    withStore(async ({ dir, store }) => {
+  it("seals each object with its own data key, the same way in pieces as in one buffer", () =>
+    withStore(async ({ dir, store, master }) => {
       const plain = Buffer.alloc(100_000, 7);
-      const first = store.put("images/t/one", plain);
-      plain.fill(9); // the bytes were taken when put was called
-      await first;
-      await store.put("images/t/two", Buffer.alloc(100_000, 7));
-      expect((await store.get("images/t/one"))!.equals(Buffer.alloc(100_000, 7))).toBe(true);
+      await store.put("images/t/one", plain);
+      await store.put("images/t/two", plain);
       const [a, b] = ["one", "two"].map((n) => readFileSync(path.join(dir, "images/t", n)));
       expect(a!.equals(b!)).toBe(false);
+      // What seal() gives in one buffer opens the same way, and is as long.
+      const whole = seal(master, "images/t/one", plain);
+      expect(whole.length).toBe(a!.length);
+      expect(open(master, "images/t/one", whole).equals(plain)).toBe(true);
+      for (const size of [0, 1, 16 * 1024, 16 * 1024 + 1]) {
+        await store.put(`images/t/s${size}`, randomBytes(size).fill(size % 256));
+        expect((await store.get(`images/t/s${size}`))!.equals(Buffer.alloc(size, size % 256))).toBe(true);
+      }
     }));
 
   it("rejects when the file cannot be written, and the next put works", () =>
     withStore(async ({ dir, store }) => {
       writeFileSync(path.join(dir, "images"), "a file where a directory should be");
-      await expect(store.put("images/t/x", randomBytes(100_000))).rejects.toThrow(/sealing an image failed/);
+      await expect(store.put("images/t/x", randomBytes(100_000))).rejects.toThrow(/ENOTDIR|EEXIST/);
       rmSync(path.join(dir, "images"));
       await store.put("images/t/x", randomBytes(100_000));
-      expect(statSync(path.join(dir, "images/t/x")).size).toBeGreaterThan(100_000);
+      expect(statSync(path.join(dir, "images/t/x")).size).toBe(sealedLength(100_000));
+    }));
+
+  it("a put that fails part way leaves no file behind", () =>
+    withStore(async ({ dir, fs }) => {
+      const fill = (write: (b: Buffer, at: number) => void) => {
+        write(Buffer.alloc(1000, 1), 0);
+        throw new Error("ENOSPC: no space left on device, write");
+      };
+      await expect(fs.putPieces("images/t/half", 2000, fill)).rejects.toThrow(/ENOSPC/);
+      expect(existsSync(path.join(dir, "images/t/half"))).toBe(false);
+      const big = 2 * 1024 * 1024; // gathered, then written by the thread pool
+      await expect(fs.putPieces("images/t/big", big, fill)).rejects.toThrow(/ENOSPC/);
+      expect(existsSync(path.join(dir, "images/t/big"))).toBe(false);
     }));
 });
 
@@ -200,12 +219,12 @@ describe("SealedStore.openShared over the pool's largest size", () => {
     ));
 });
 
-describe("CryptoWorkers", () => {
+describe("DecryptWorkers", () => {
   it("rejects jobs that are out when it closes, and every job after", () =>
     withStore(async ({ fs, store, master }) => {
       const plain = randomBytes(4 * 1024 * 1024);
       await store.put("images/t/big", plain);
-      const workers = new CryptoWorkers(master, 1);
+      const workers = new DecryptWorkers(master, 1);
       const output = Buffer.from(new SharedArrayBuffer(plain.length));
       const job = () => workers.open({ name: "images/t/big", path: fs.localPath("images/t/big"), output });
       expect(await job()).toBe(true);
@@ -220,7 +239,7 @@ describe("CryptoWorkers", () => {
     withStore(async ({ fs, store, master }) => {
       const plain = randomBytes(4 * 1024 * 1024);
       await store.put("images/t/big", plain);
-      const workers = new CryptoWorkers(master, 1);
+      const workers = new DecryptWorkers(master, 1);
       try {
         const output = Buffer.from(new SharedArrayBuffer(plain.length));
         const job = () => workers.open({ name: "images/t/big", path: fs.localPath("images/t/big"), output });

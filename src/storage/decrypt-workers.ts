@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { openSealed, sealParts } from "./open-sealed.js";
+import { openSealed } from "./open-sealed.js";
 
 /** Opens one sealed object into shared memory: from a local file the worker reads, or from shared memory. */
 export type OpenJob = {
@@ -9,25 +9,17 @@ export type OpenJob = {
   output: Buffer;
 } & ({ path: string; input?: never } | { input: Buffer; path?: never });
 
-/** Seals plaintext in shared memory and writes it to a new local file (whose directory it makes if need be). */
-export interface SealJob {
-  name: string;
-  path: string;
-  /** A view over a SharedArrayBuffer holding the plaintext. */
-  input: Buffer;
-}
-
-type Request = {
+interface Request {
   id: number;
   name: string;
   path?: string;
   input?: SharedArrayBuffer;
   inputOffset: number;
   inputLength: number;
-} & (
-  | { op: "open"; output: SharedArrayBuffer; outputOffset: number; outputLength: number }
-  | { op: "seal"; path: string; input: SharedArrayBuffer }
-);
+  output: SharedArrayBuffer;
+  outputOffset: number;
+  outputLength: number;
+}
 
 interface Reply {
   id: number;
@@ -38,21 +30,14 @@ interface Reply {
 
 /**
  * The worker's whole program, sent as source text (Function.prototype.toString): it refers to nothing
- * outside itself, and gets `require`, the layout's reader and writer and the master key as arguments. The
- * plaintext lands in the output only through `openSealed`'s pieces, and an open succeeds only when the
- * tag checked and the plaintext filled the output exactly; otherwise the caller sends nothing. A seal
- * succeeds only once every byte of the file is written.
+ * outside itself, and gets `require`, the layout's reader and the master key as arguments. The plaintext
+ * lands in the output only through `openSealed`'s pieces, and the job succeeds only when the tag checked
+ * and the plaintext filled the output exactly; otherwise the caller sends nothing.
  */
-function workerMain(
-  req: NodeJS.Require,
-  open: typeof openSealed,
-  seal: typeof sealParts,
-  master: Buffer,
-): void {
+function workerMain(req: NodeJS.Require, open: typeof openSealed, master: Buffer): void {
   const { parentPort } = req("node:worker_threads") as typeof import("node:worker_threads");
-  const crypto = req("node:crypto") as typeof import("node:crypto");
+  const { createDecipheriv } = req("node:crypto") as typeof import("node:crypto");
   const fs = req("node:fs") as typeof import("node:fs");
-  const { dirname } = req("node:path") as typeof import("node:path");
   const STEP = 64 * 1024;
   // Files are read into one buffer kept between jobs, up to this size.
   const SCRATCH_MAX = 8 * 1024 * 1024;
@@ -82,38 +67,8 @@ function workerMain(
     }
   };
 
-  const writeAll = (fd: number, bytes: Buffer) => {
-    for (let at = 0; at < bytes.length;) at += fs.writeSync(fd, bytes, at, bytes.length - at);
-  };
-  const create = (path: string): number => {
-    try {
-      return fs.openSync(path, "w", 0o600);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      // The first object under a new prefix (a tenant's first image), or a directory an operator removed.
-      fs.mkdirSync(dirname(path), { recursive: true });
-      return fs.openSync(path, "w", 0o600);
-    }
-  };
-  const writeSealed = (m: Request & { op: "seal" }) => {
-    const plain = Buffer.from(m.input, m.inputOffset, m.inputLength);
-    const [head, body] = seal(crypto, master, m.name, plain);
-    const fd = create(m.path);
-    try {
-      writeAll(fd, head);
-      writeAll(fd, body);
-    } finally {
-      fs.closeSync(fd);
-    }
-  };
-
   parentPort!.on("message", (m: Request) => {
     try {
-      if (m.op === "seal") {
-        writeSealed(m);
-        parentPort!.postMessage({ id: m.id } satisfies Reply);
-        return;
-      }
       const sealed =
         m.path !== undefined ? readFile(m.path) : Buffer.from(m.input!, m.inputOffset, m.inputLength);
       if (!sealed) {
@@ -122,7 +77,7 @@ function workerMain(
       }
       const output = Buffer.from(m.output, m.outputOffset, m.outputLength);
       let at = 0;
-      open(crypto.createDecipheriv, master, m.name, sealed, STEP, (piece) => {
+      open(createDecipheriv, master, m.name, sealed, STEP, (piece) => {
         if (at + piece.length > output.length) throw new Error("the object is larger than its recorded size");
         at += piece.copy(output, at);
       });
@@ -137,13 +92,13 @@ function workerMain(
 // Transpilers that keep function names (tsx, vitest) call a `__name` helper, which the worker must have.
 const WORKER_SOURCE = [
   "const __name = (f) => f;",
-  `(${workerMain.toString()})(require, ${openSealed.toString()}, ${sealParts.toString()}, ` +
+  `(${workerMain.toString()})(require, ${openSealed.toString()}, ` +
     `Buffer.from(require("node:worker_threads").workerData.master));`,
 ].join("\n");
 
 interface Slot {
   worker: Worker;
-  pending: Map<number, { what: string; resolve: (found: boolean) => void; reject: (err: Error) => void }>;
+  pending: Map<number, { resolve: (found: boolean) => void; reject: (err: Error) => void }>;
   /**
    * Why the worker is being stopped (close(), a reply that could not be read, an uncaught error). From
    * then on its replies are dropped, and its jobs out fail with this once the thread has stopped, not
@@ -152,18 +107,16 @@ interface Slot {
   stopping?: Error;
 }
 
-const CLOSED = "the storage crypto workers are closed";
+const CLOSED = "the decrypt workers are closed";
 const sharedView = (b: Buffer) => b.buffer instanceof SharedArrayBuffer;
 
 /**
- * A few worker threads that do the AES and the file I/O of stored images beside the event loop (on
- * another core, when there is one). They read and decrypt images for the image route, so that the event
- * loop only looks up the row and writes the socket; and they seal and write new images, so that a job's
- * completion runs its transaction while its image is written (see ImageService.begin). Workers start on
- * first use, do not keep an idle process alive, and a worker that dies takes only its own jobs with it:
- * the next job starts a new one.
+ * A few worker threads that read and decrypt images for the image route, so that the event loop only
+ * looks up the row and writes the socket while the file read and the AES run beside it (on another core,
+ * when there is one). Workers start on first use, do not keep an idle process alive, and a worker that
+ * dies takes only its own jobs with it: the next job starts a new one.
  */
-export class CryptoWorkers {
+export class DecryptWorkers {
   private readonly slots: (Slot | undefined)[];
   private next = 0;
   private seq = 0;
@@ -178,13 +131,15 @@ export class CryptoWorkers {
 
   /** Resolves true when the output holds the plaintext, false when the file does not exist. */
   open(job: OpenJob): Promise<boolean> {
+    if (this.closed) return Promise.reject(new Error(CLOSED));
     const { output, input } = job;
     if (!sharedView(output) || (input && !sharedView(input))) {
       return Promise.reject(new TypeError("a job's input and output must be views over shared memory"));
     }
-    return this.send("opening a stored image", (id) => ({
+    const slot = this.pick();
+    const id = ++this.seq;
+    const request: Request = {
       id,
-      op: "open",
       name: job.name,
       path: job.path,
       input: input?.buffer as SharedArrayBuffer | undefined,
@@ -193,35 +148,12 @@ export class CryptoWorkers {
       output: output.buffer as SharedArrayBuffer,
       outputOffset: output.byteOffset,
       outputLength: output.length,
-    }));
-  }
-
-  /**
-   * Resolves once the sealed object is written in full. The caller keeps the input unchanged until then
-   * (and until the rejection, which comes only once the worker is done with it).
-   */
-  async seal(job: SealJob): Promise<void> {
-    if (!sharedView(job.input)) throw new TypeError("a job's input must be a view over shared memory");
-    await this.send("sealing an image", (id) => ({
-      id,
-      op: "seal",
-      name: job.name,
-      path: job.path,
-      input: job.input.buffer as SharedArrayBuffer,
-      inputOffset: job.input.byteOffset,
-      inputLength: job.input.length,
-    }));
-  }
-
-  private send(what: string, request: (id: number) => Request): Promise<boolean> {
-    if (this.closed) return Promise.reject(new Error(CLOSED));
-    const slot = this.pick();
-    const id = ++this.seq;
+    };
     return new Promise<boolean>((resolve, reject) => {
-      slot.pending.set(id, { what, resolve, reject });
+      slot.pending.set(id, { resolve, reject });
       // Referenced while a job is out, so that the process waits for it; unreferenced when idle.
       if (slot.pending.size === 1) slot.worker.ref();
-      slot.worker.postMessage(request(id));
+      slot.worker.postMessage(request);
     });
   }
 
@@ -248,7 +180,7 @@ export class CryptoWorkers {
       if (!p) return;
       slot.pending.delete(m.id);
       if (slot.pending.size === 0) worker.unref();
-      if (m.error !== undefined) p.reject(new Error(`${p.what} failed: ${m.error}`));
+      if (m.error !== undefined) p.reject(new Error(`opening a stored image failed: ${m.error}`));
       else p.resolve(!m.missing);
     });
     const stop = (why: Error) => {
@@ -263,7 +195,7 @@ export class CryptoWorkers {
       void worker.terminate();
     });
     worker.on("exit", (code) => {
-      stop(new Error(`a storage crypto worker exited with code ${code}`));
+      stop(new Error(`a decrypt worker exited with code ${code}`));
       for (const p of slot.pending.values()) p.reject(slot.stopping!);
       slot.pending.clear();
     });
