@@ -2,7 +2,8 @@ import { EventEmitter } from "node:events";
 import { randomInt } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import type { Logger } from "pino";
-import type { Database, ImageRow, Job, JobStatus } from "../db/schema.js";
+import type { Database, ImageRow, Job, JobStatus, NewJob } from "../db/schema.js";
+import { allColumns, fields, prepared } from "../db/prepared.js";
 import { OPEN_STATUSES } from "../db/schema.js";
 import type { Engine, OutputFormat, SourceImage } from "../engines/types.js";
 import { EngineError, MIME_TYPES, publicReason } from "../engines/types.js";
@@ -101,6 +102,68 @@ export class NotMade extends Error {}
 
 /** Thrown inside a zero-retention completion to roll it back: no request is left to take the image. */
 class NoReceiver extends Error {}
+
+// The statements every generation runs, built once (see prepared).
+const JOB_COLUMNS = allColumns<Omit<NewJob, "seq">>()([
+  "id",
+  "tenant_id",
+  "key_id",
+  "status",
+  "type",
+  "model",
+  "prompt",
+  "negative_prompt",
+  "width",
+  "height",
+  "seed",
+  "output_format",
+  "source_images",
+  "cost",
+  "store",
+  "progress",
+  "attempts",
+  "error_code",
+  "error_message",
+  "image_token",
+  "created_at",
+  "started_at",
+  "finished_at",
+  "webhook_url",
+]);
+const insertJob = prepared((db, p: Required<Omit<NewJob, "seq">>) =>
+  db.insertInto("jobs").values(fields(p, JOB_COLUMNS)).returningAll(),
+);
+const markRunning = prepared((db, p: { id: string; at: string }) =>
+  db
+    .updateTable("jobs")
+    .set({ status: "running", started_at: p.at, attempts: sql`attempts + 1` })
+    .where("id", "=", p.id)
+    .where("status", "=", "queued")
+    .returningAll(),
+);
+const markCompleted = prepared((db, p: { id: string; at: string; token: string | null }) =>
+  db
+    .updateTable("jobs")
+    .set({ status: "completed", progress: 1, finished_at: p.at, image_token: p.token })
+    .where("id", "=", p.id)
+    .where("status", "=", "running")
+    .returningAll(),
+);
+const IMAGE_COLUMNS = allColumns<ImageRow>()([
+  "token",
+  "tenant_id",
+  "job_id",
+  "blob_key",
+  "mime_type",
+  "bytes",
+  "etag",
+  "width",
+  "height",
+  "created_at",
+  "expires_at",
+  "deleted_at",
+]);
+const insertImage = prepared((db, p: ImageRow) => db.insertInto("images").values(fields(p, IMAGE_COLUMNS)));
 
 /**
  * The one path every generation takes: hold and job row in one transaction, then the queue, then the
@@ -283,9 +346,8 @@ export class JobService {
           `Not enough balance: this image costs ${formatMoney(input.cost)} and the balance is ${formatMoney(t?.available ?? 0)}`,
         );
       }
-      return tx
-        .insertInto("jobs")
-        .values({
+      const [row] = (
+        await insertJob(tx, {
           id,
           tenant_id: input.tenantId,
           key_id: input.keyId,
@@ -311,8 +373,8 @@ export class JobService {
           finished_at: null,
           webhook_url: input.webhookUrl ?? null,
         })
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      ).rows;
+      return row!;
     });
   }
 
@@ -403,13 +465,7 @@ export class JobService {
   /** The worker's handler: runs one job from queued to a terminal status. */
   async run(ref: JobRef): Promise<void> {
     const { db, clock, engine, log } = this.deps;
-    const job = await db
-      .updateTable("jobs")
-      .set({ status: "running", started_at: iso(clock.now()), attempts: sql`attempts + 1` })
-      .where("id", "=", ref.jobId)
-      .where("status", "=", "queued")
-      .returningAll()
-      .executeTakeFirst();
+    const [job] = (await markRunning(db, { id: ref.jobId, at: iso(clock.now()) })).rows;
     if (!job) return; // canceled, or taken by another worker
     this.events.emit(job.id, { job } satisfies Outcome);
     const controller = new AbortController();
@@ -507,16 +563,10 @@ export class JobService {
     let done: { job: Job; available?: number; queued: boolean } | undefined;
     try {
       done = await db.transaction().execute(async (tx) => {
-        const row = await tx
-          .updateTable("jobs")
-          .set({ status: "completed", progress: 1, finished_at: now, image_token: image?.token ?? null })
-          .where("id", "=", job.id)
-          .where("status", "=", "running")
-          .returningAll()
-          .executeTakeFirst();
+        const [row] = (await markCompleted(tx, { id: job.id, at: now, token: image?.token ?? null })).rows;
         if (!row) return undefined;
         const available = await capture(tx, job.tenant_id, job.id, job.cost, now);
-        if (image) await tx.insertInto("images").values(image).execute();
+        if (image) await insertImage(tx, image);
         const queued = (await this.hooks?.inTransaction(tx, row)) ?? false;
         // Zero retention: the bytes exist only here, so the charge stands only if a request in this
         // process takes them. Decided last before the commit, and in one step with that request, which

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { Database, LedgerKind } from "../db/schema.js";
+import { prepared } from "../db/prepared.js";
 
 /**
  * Every change to a balance is one conditional UPDATE plus one append-only ledger row, in the caller's
@@ -7,6 +8,59 @@ import type { Database, LedgerKind } from "../db/schema.js";
  * back. The UPDATE's WHERE is the check (never read then write), and the unique (job_id, kind) index makes
  * a second capture or release of the same job fail instead of moving money twice.
  */
+
+// The statements every generation runs (hold, then capture or release), built once (see prepared).
+const appendRow = prepared(
+  (
+    db,
+    p: {
+      tenantId: string;
+      jobId: string | null;
+      kind: LedgerKind;
+      dAvail: number;
+      dHeld: number;
+      reason: string | null;
+      at: string;
+    },
+  ) =>
+    db.insertInto("ledger").values({
+      tenant_id: p.tenantId,
+      job_id: p.jobId,
+      kind: p.kind,
+      delta_available: p.dAvail,
+      delta_held: p.dHeld,
+      reason: p.reason,
+      created_at: p.at,
+    }),
+);
+
+const holdRow = prepared((db, p: { tenantId: string; amount: number }) =>
+  db
+    .updateTable("tenants")
+    .set({ available: sql`available - ${p.amount}`, held: sql`held + ${p.amount}` })
+    .where("id", "=", p.tenantId)
+    .where("available", ">=", p.amount)
+    .returning("available"),
+);
+
+const captureRow = prepared((db, p: { tenantId: string; amount: number }) =>
+  db
+    .updateTable("tenants")
+    .set({
+      held: sql`held - ${p.amount}`,
+      total_spent: sql`total_spent + ${p.amount}`,
+      total_generations: sql`total_generations + 1`,
+    })
+    .where("id", "=", p.tenantId)
+    .returning("available"),
+);
+
+const releaseRow = prepared((db, p: { tenantId: string; amount: number }) =>
+  db
+    .updateTable("tenants")
+    .set({ available: sql`available + ${p.amount}`, held: sql`held - ${p.amount}` })
+    .where("id", "=", p.tenantId),
+);
 
 async function append(
   db: Kysely<Database>,
@@ -20,21 +74,9 @@ async function append(
     at: string;
   },
 ) {
-  await db
-    .insertInto("ledger")
-    .values({
-      tenant_id: row.tenantId,
-      job_id: row.jobId,
-      kind: row.kind,
-      delta_available: row.dAvail,
-      delta_held: row.dHeld,
-      reason: row.reason ?? null,
-      created_at: row.at,
-    })
-    .execute();
+  await appendRow(db, { ...row, reason: row.reason ?? null });
 }
 
-/** Returns the new available balance, or null when the balance does not cover `amount`. */
 export async function hold(
   db: Kysely<Database>,
   tenantId: string,
@@ -42,13 +84,7 @@ export async function hold(
   amount: number,
   at: string,
 ) {
-  const row = await db
-    .updateTable("tenants")
-    .set({ available: sql`available - ${amount}`, held: sql`held + ${amount}` })
-    .where("id", "=", tenantId)
-    .where("available", ">=", amount)
-    .returning("available")
-    .executeTakeFirst();
+  const [row] = (await holdRow(db, { tenantId, amount })).rows;
   if (!row) return null;
   await append(db, { tenantId, jobId, kind: "hold", dAvail: -amount, dHeld: amount, at });
   return row.available;
@@ -62,16 +98,7 @@ export async function capture(
   amount: number,
   at: string,
 ) {
-  const row = await db
-    .updateTable("tenants")
-    .set({
-      held: sql`held - ${amount}`,
-      total_spent: sql`total_spent + ${amount}`,
-      total_generations: sql`total_generations + 1`,
-    })
-    .where("id", "=", tenantId)
-    .returning("available")
-    .executeTakeFirst();
+  const [row] = (await captureRow(db, { tenantId, amount })).rows;
   await append(db, { tenantId, jobId, kind: "capture", dAvail: 0, dHeld: -amount, at });
   return row?.available;
 }
@@ -84,11 +111,7 @@ export async function release(
   at: string,
   reason: string,
 ) {
-  await db
-    .updateTable("tenants")
-    .set({ available: sql`available + ${amount}`, held: sql`held - ${amount}` })
-    .where("id", "=", tenantId)
-    .execute();
+  await releaseRow(db, { tenantId, amount });
   await append(db, { tenantId, jobId, kind: "release", dAvail: amount, dHeld: -amount, reason, at });
 }
 

@@ -10,6 +10,16 @@ import { open, seal } from "../storage/envelope.js";
 import { deliver, type DeliveryResult } from "./deliver.js";
 import { newMessageId, newWebhookSecret, signHeaders } from "./sign.js";
 import { nextDelayMs } from "./schedule.js";
+import { prepared } from "../db/prepared.js";
+
+/** Run by every job's ending (see prepared). */
+const endpointsOf = prepared((db, p: { tenantId: string }) =>
+  db
+    .selectFrom("webhook_endpoints")
+    .select(["id", "url", "events"])
+    .where("tenant_id", "=", p.tenantId)
+    .where("deleted_at", "is", null),
+);
 
 const EVENT_OF: Partial<Record<Job["status"], WebhookEvent>> = {
   completed: "job.completed",
@@ -149,12 +159,7 @@ export class WebhookService {
   async inTransaction(tx: Kysely<Database>, job: Job): Promise<boolean> {
     const event = EVENT_OF[job.status];
     if (!event) return false;
-    const endpoints = await tx
-      .selectFrom("webhook_endpoints")
-      .select(["id", "url", "events"])
-      .where("tenant_id", "=", job.tenant_id)
-      .where("deleted_at", "is", null)
-      .execute();
+    const { rows: endpoints } = await endpointsOf(tx, { tenantId: job.tenant_id });
     const targets = endpoints
       .filter((e) => e.events.split(",").includes(event))
       .map((e) => ({ endpointId: e.id as string | null, url: e.url }));
