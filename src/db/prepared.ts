@@ -15,8 +15,21 @@ function dialectOf(on: Kysely<Database>): string {
   if (dialect === undefined) dialects.set(on, (dialect = sql`${sql.ref("a")} ${0}`.compile(on).sql));
   return dialect;
 }
-/** By executor: a transaction's statements ask once. */
+/** By executor: a transaction's statements ask once, and none of `transaction`'s ask at all. */
 const dialects = new WeakMap<Kysely<Database>, string>();
+
+/**
+ * `db.transaction().execute(body)`, with the transaction known to prepared statements as of its database's
+ * dialect: they need not ask it (the question is a compile of its own, most of what a prepared statement
+ * saves when a transaction runs only one or two).
+ */
+export function transaction<T>(db: Kysely<Database>, body: (tx: Kysely<Database>) => Promise<T>): Promise<T> {
+  const dialect = dialectOf(db);
+  return db.transaction().execute((tx) => {
+    dialects.set(tx, dialect);
+    return body(tx);
+  });
+}
 
 /**
  * A statement that Kysely builds and compiles once per dialect, and that then runs with new values. Kysely

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Kysely } from "kysely";
 import { lookupBy, type Db } from "../db/connect.js";
 import type { MaybePromise } from "../maybe.js";
@@ -6,7 +6,7 @@ import type { Database, ImageRow } from "../db/schema.js";
 import type { SealedStore, SharedPlaintext } from "../storage/envelope.js";
 import { ApiError } from "../errors.js";
 import { apiTime, iso, type Clock } from "../clock.js";
-import { newImageToken } from "./ids.js";
+import { newImageToken, secureRandomBytes } from "./ids.js";
 
 export type ImageAccess = { tenantId: string } | { expires: string; signature: string };
 
@@ -51,7 +51,7 @@ export class ImageService {
       bytes: bytes.length,
       // An image never changes under its token, so any value unique to it will do: a random one costs
       // nothing, where hashing the bytes took milliseconds on the event loop for a large image.
-      etag: `"${randomBytes(16).toString("base64url")}"`,
+      etag: `"${secureRandomBytes(16).toString("base64url")}"`,
       width,
       height,
       created_at: iso(now),

@@ -3,7 +3,7 @@ import { randomInt } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Database, ImageRow, Job, JobStatus, NewJob } from "../db/schema.js";
-import { allColumns, fields, prepared } from "../db/prepared.js";
+import { allColumns, fields, prepared, transaction } from "../db/prepared.js";
 import { OPEN_STATUSES } from "../db/schema.js";
 import type { Engine, OutputFormat, SourceImage } from "../engines/types.js";
 import { EngineError, MIME_TYPES, publicReason } from "../engines/types.js";
@@ -317,7 +317,7 @@ export class JobService {
   }
 
   private holdAndInsert(id: string, now: string, input: SubmitInput): Promise<Job> {
-    return this.deps.db.transaction().execute(async (tx) => {
+    return transaction(this.deps.db, async (tx) => {
       if (input.idempotency) {
         await tx
           .insertInto("idempotency_keys")
@@ -562,7 +562,7 @@ export class JobService {
     const now = iso(clock.now());
     let done: { job: Job; available?: number; queued: boolean } | undefined;
     try {
-      done = await db.transaction().execute(async (tx) => {
+      done = await transaction(db, async (tx) => {
         const [row] = (await markCompleted(tx, { id: job.id, at: now, token: image?.token ?? null })).rows;
         if (!row) return undefined;
         const available = await capture(tx, job.tenant_id, job.id, job.cost, now);
@@ -637,7 +637,7 @@ export class JobService {
   ) {
     const { db, clock } = this.deps;
     const now = iso(clock.now());
-    const ended = await db.transaction().execute(async (tx) => {
+    const ended = await transaction(db, async (tx) => {
       const r = await tx
         .updateTable("jobs")
         .set({ status, error_code: code, error_message: message, finished_at: now })

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv } from "node:crypto";
+import { secureRandomBytes } from "../domain/ids.js";
 import type { BlobStore } from "./types.js";
 import { DecryptWorkers } from "./decrypt-workers.js";
 import { SharedBufferPool } from "./shared-pool.js";
@@ -6,7 +7,7 @@ import { openSealed, sealTo } from "./open-sealed.js";
 
 /** Sealed in pieces of this size, which reuse the same few pages of the heap (see sealTo). */
 const SEAL_STEP = 16 * 1024;
-const CRYPTO = { createCipheriv, randomBytes };
+const CRYPTO = { createCipheriv, randomBytes: secureRandomBytes };
 
 /** The sealed size of an object of `size` bytes (the layout's head, then the ciphertext). */
 export const sealedLength = (size: number) => 92 + size;

@@ -1,4 +1,4 @@
-import type { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import type { createCipheriv, createDecipheriv } from "node:crypto";
 
 /**
  * The one reader of the layout `sealTo` (below) writes: checks it, unwraps the data key and decrypts the body,
@@ -58,7 +58,7 @@ export function openSealed(
  * written in one file (the round-trip tests hold the two together).
  */
 export function sealTo(
-  crypto: { createCipheriv: typeof createCipheriv; randomBytes: typeof randomBytes },
+  crypto: { createCipheriv: typeof createCipheriv; randomBytes: (size: number) => Buffer },
   master: Buffer,
   name: string,
   plain: Buffer,

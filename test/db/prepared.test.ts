@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { createTestDb, DIALECTS, type TestDb } from "../helpers/db.js";
-import { fields, prepared } from "../../src/db/prepared.js";
+import { fields, prepared, transaction } from "../../src/db/prepared.js";
 
 describe("prepared statements, on both dialects in one process", () => {
   const dbs: TestDb[] = [];
@@ -68,6 +68,10 @@ describe("prepared statements, on both dialects in one process", () => {
         .catch(() => undefined);
       const row = await db.selectFrom("tenants").select("name").where("id", "=", "ten_1").executeTakeFirst();
       expect(row).toEqual({ name: "tenant 1" });
+      // The same through transaction(), which tells the statements the dialect without asking it.
+      await transaction(db, async (tx) => {
+        expect((await rename(tx, { id: "ten_3", name: "three" })).rows).toEqual([{ name: "three" }]);
+      });
       expect((await rename(db, { id: "ten_2", name: "two" })).rows).toEqual([{ name: "two" }]);
       expect((await rename(db, { id: "nobody", name: "x" })).rows).toEqual([]);
     }

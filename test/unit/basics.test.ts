@@ -5,6 +5,7 @@ import { Catalog, DEFAULT_MODELS, priceOf } from "../../src/domain/catalog.js";
 import { ConfigError, loadConfig } from "../../src/config.js";
 import { decodeBase64, sniffFormat } from "../../src/domain/uploads.js";
 import { open, seal } from "../../src/storage/envelope.js";
+import { newImageToken, secureRandomBytes } from "../../src/domain/ids.js";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
@@ -132,5 +133,27 @@ describe("envelope encryption", () => {
     flipped[flipped.length - 1]! ^= 1;
     expect(() => open(master, "images/a", flipped)).toThrow();
     expect(() => open(randomBytes(32), "images/a", sealed)).toThrow();
+  });
+});
+
+describe("secureRandomBytes", () => {
+  it("gives each byte once, across refills of its pool, at any size", () => {
+    const seen = new Set<string>();
+    // 24 bytes at a time, through several refills of the 4 KiB pool (one of them partly used).
+    for (let i = 0; i < 1000; i++) {
+      const b = secureRandomBytes(24);
+      expect(b.length).toBe(24);
+      seen.add(b.toString("hex"));
+    }
+    expect(seen.size).toBe(1000);
+    const big = secureRandomBytes(10_000);
+    expect(big.length).toBe(10_000);
+    expect(big.equals(Buffer.alloc(10_000))).toBe(false);
+    expect(secureRandomBytes(0).length).toBe(0);
+    // No two tokens share a run of bytes (a pool handing out a region twice would).
+    const a = secureRandomBytes(4096);
+    const b = secureRandomBytes(4096);
+    expect(a.subarray(0, 32).equals(b.subarray(0, 32))).toBe(false);
+    expect(newImageToken()).toMatch(/^[A-Za-z0-9_-]{32}$/);
   });
 });
