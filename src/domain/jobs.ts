@@ -374,7 +374,8 @@ export class JobService {
           webhook_url: input.webhookUrl ?? null,
         })
       ).rows;
-      return row!;
+      if (!row) throw new Error("the job's INSERT returned no row");
+      return row;
     });
   }
 
