@@ -21,6 +21,15 @@ describe.each(DIALECTS)("errors while a job ends, on %s", (dialect) => {
   });
 
   const settled = (tenantId: string) => settledTenant(srv!, tenantId);
+  /** The answer and the rows of a tenant's one job whose image could not be saved: failed, no image. */
+  const expectNotSaved = async (res: Response, tenantId: string) => {
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error).toMatchObject({ code: "generation_failed", message: expect.stringMatching(/saved/) });
+    const db = srv!.services.db.kysely;
+    const jobs = await db.selectFrom("jobs").selectAll().where("tenant_id", "=", tenantId).execute();
+    expect(jobs.map((j) => [j.status, j.image_token])).toEqual([["failed", null]]);
+    expect(await db.selectFrom("images").selectAll().where("tenant_id", "=", tenantId).execute()).toEqual([]);
+  };
 
   it("a completion transaction that throws fails and refunds the job, and deletes the image it wrote", async () => {
     srv = await startTestServer({ dialect });
@@ -35,13 +44,7 @@ describe.each(DIALECTS)("errors while a job ends, on %s", (dialect) => {
       afterCommit: (job, queued) => webhooks.afterCommit(job, queued),
     });
     const res = await srv.api(t.key, "POST", "/v1/generate", { prompt: "a red kite", size: "256x256" });
-    const body = (await res.json()) as { error: { code: string; message: string } };
-    expect(body.error).toMatchObject({ code: "generation_failed", message: expect.stringMatching(/saved/) });
-
-    const db = srv.services.db.kysely;
-    const jobs = await db.selectFrom("jobs").selectAll().where("tenant_id", "=", t.id).execute();
-    expect(jobs.map((j) => [j.status, j.image_token])).toEqual([["failed", null]]);
-    expect(await db.selectFrom("images").selectAll().where("tenant_id", "=", t.id).execute()).toEqual([]);
+    await expectNotSaved(res, t.id);
     // The answer goes first; the bytes are deleted right after.
     await expect.poll(() => filesUnder(path.join(srv!.services.config.blobDir, "images", t.id))).toEqual([]);
     expect(await settled(t.id)).toMatchObject({ available: 1_000_000, held: 0, total_generations: 0 });
@@ -55,13 +58,7 @@ describe.each(DIALECTS)("errors while a job ends, on %s", (dialect) => {
     mkdirSync(images, { recursive: true });
     writeFileSync(path.join(images, t.id), "in the way");
     const res = await srv.api(t.key, "POST", "/v1/generate", { prompt: "a red kite", size: "256x256" });
-    const body = (await res.json()) as { error: { code: string; message: string } };
-    expect(body.error).toMatchObject({ code: "generation_failed", message: expect.stringMatching(/saved/) });
-
-    const db = srv.services.db.kysely;
-    const jobs = await db.selectFrom("jobs").selectAll().where("tenant_id", "=", t.id).execute();
-    expect(jobs.map((j) => [j.status, j.image_token])).toEqual([["failed", null]]);
-    expect(await db.selectFrom("images").selectAll().where("tenant_id", "=", t.id).execute()).toEqual([]);
+    await expectNotSaved(res, t.id);
     expect(await settled(t.id)).toMatchObject({ available: 1_000_000, held: 0, total_generations: 0 });
     // Once the way is clear, the next image is written and charged.
     rmSync(path.join(images, t.id));
