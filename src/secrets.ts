@@ -1,5 +1,6 @@
 import { hkdfSync, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { makeDirSync } from "./dirs.js";
 import path from "node:path";
 import type { Config } from "./config.js";
 
@@ -39,7 +40,7 @@ export function loadSecrets(config: Config): Secrets {
     changed = true;
   }
   if (changed) {
-    mkdirSync(config.dataDir, { recursive: true });
+    makeDirSync(config.dataDir);
     writeFileSync(file, JSON.stringify(stored, null, 2) + "\n", { mode: 0o600 });
   }
   const masterKey = config.masterKey ?? Buffer.from(stored.masterKey!, "base64");

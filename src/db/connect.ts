@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { makeDirSync } from "../dirs.js";
 import path from "node:path";
 import SQLite from "better-sqlite3";
 import pg from "pg";
@@ -52,7 +52,7 @@ export function openDatabase(opts: {
       close: () => kysely.destroy(),
     };
   }
-  mkdirSync(opts.dataDir, { recursive: true });
+  makeDirSync(opts.dataDir);
   const file = path.join(opts.dataDir, "zekron.db");
   // A second process waits this long for the first to let go (a restart that overlaps its predecessor's
   // shutdown), then stops with a clear line.

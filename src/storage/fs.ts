@@ -1,5 +1,6 @@
-import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
-import { mkdir, open, rm, writeFile, access, constants } from "node:fs/promises";
+import { closeSync, openSync, rmSync, writeSync } from "node:fs";
+import { open, rm, writeFile, access, constants } from "node:fs/promises";
+import { makeDir, makeDirSync } from "../dirs.js";
 import path from "node:path";
 import type { BlobStore, Fill } from "./types.js";
 
@@ -42,7 +43,7 @@ export class FsBlobStore implements BlobStore {
       const bytes = Buffer.allocUnsafe(size);
       fill((piece, at) => void piece.copy(bytes, at));
       if (!this.dirs.has(dir)) {
-        await mkdir(dir, { recursive: true });
+        await makeDir(dir);
         this.known(dir);
       }
       const write = () => writeFile(file, bytes, { mode: FILE_MODE });
@@ -50,7 +51,7 @@ export class FsBlobStore implements BlobStore {
         await write().catch(async (err: NodeJS.ErrnoException) => {
           if (err.code !== "ENOENT") throw err;
           // The directory went away behind the cache's back (an operator's clean-up): make it again.
-          await mkdir(dir, { recursive: true });
+          await makeDir(dir);
           await write();
         });
       } catch (err) {
@@ -60,7 +61,7 @@ export class FsBlobStore implements BlobStore {
       return;
     }
     if (!this.dirs.has(dir)) {
-      mkdirSync(dir, { recursive: true });
+      makeDirSync(dir);
       this.known(dir);
     }
     let fd: number;
@@ -68,7 +69,7 @@ export class FsBlobStore implements BlobStore {
       fd = openSync(file, "w", FILE_MODE);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      mkdirSync(dir, { recursive: true });
+      makeDirSync(dir);
       fd = openSync(file, "w", FILE_MODE);
     }
     try {
@@ -119,7 +120,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async ping(): Promise<void> {
-    await mkdir(this.root, { recursive: true });
+    await makeDir(this.root);
     await access(this.root, constants.R_OK | constants.W_OK);
   }
 }

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { spawn, spawnSync, execFileSync } from "node:child_process";
 import { createServer } from "node:net";
@@ -34,6 +35,20 @@ describe("the process", () => {
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe("Invalid setting PORT: must be a whole number");
   });
+
+  it.runIf(existsSync("/proc/self"))(
+    "stops with one line on a data dir that cannot be made (it hung)",
+    () => {
+      const r = spawnSync(process.execPath, ["--import", "tsx", MAIN], {
+        cwd: ROOT,
+        env: childEnv({ PORT: "0", ZEKRON_DATA_DIR: "/proc/zekron-data" }),
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim()).toMatch(/^Zekron failed to start: ENOENT: .*'\/proc\/zekron-data'$/);
+    },
+  );
 
   it("on a first start prints the admin token, the demo key and a curl line that works; stops cleanly on SIGTERM", async () => {
     const port = await freePort();

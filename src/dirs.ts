@@ -1,0 +1,47 @@
+import { mkdirSync, statSync } from "node:fs";
+import { mkdir, stat } from "node:fs/promises";
+import path from "node:path";
+
+const code = (err: unknown) => (err as NodeJS.ErrnoException).code;
+
+/**
+ * `mkdir -p`: makes `dir` and each missing parent once, then gives the error. Node 20's own recursive
+ * mkdir loops for ever where a directory cannot be made under a parent that exists (mkdir says ENOENT
+ * under /proc, the parent is there, and it tries again), so that a data dir of `/proc/x` hung the start
+ * with nothing said.
+ */
+export function makeDirSync(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    if (code(err) === "EEXIST" && statSync(dir).isDirectory()) return;
+    const parent = path.dirname(dir);
+    if (code(err) !== "ENOENT" || parent === dir) throw err;
+    makeDirSync(parent);
+    try {
+      mkdirSync(dir);
+    } catch (again) {
+      // Made meanwhile by someone else is as good as made here.
+      if (code(again) === "EEXIST" && statSync(dir).isDirectory()) return;
+      throw again;
+    }
+  }
+}
+
+/** makeDirSync, on the thread pool. */
+export async function makeDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (err) {
+    if (code(err) === "EEXIST" && (await stat(dir)).isDirectory()) return;
+    const parent = path.dirname(dir);
+    if (code(err) !== "ENOENT" || parent === dir) throw err;
+    await makeDir(parent);
+    try {
+      await mkdir(dir);
+    } catch (again) {
+      if (code(again) === "EEXIST" && (await stat(dir)).isDirectory()) return;
+      throw again;
+    }
+  }
+}
