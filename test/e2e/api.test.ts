@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import sharp from "sharp";
-import { startTestServer, samplePng, type TestServer } from "../helpers/server.js";
+import { serverFixture, samplePng, startTestServer, type TestServer } from "../helpers/server.js";
 
 interface Envelope {
   success: boolean;
@@ -28,11 +28,7 @@ async function expectError(res: Response, status: number, code: string): Promise
 describe("Zekron v1 routes over HTTP (embedded default)", () => {
   let srv: TestServer;
   let key: string;
-  beforeAll(async () => {
-    srv = await startTestServer();
-    ({ key } = await srv.tenant("10.00"));
-  });
-  afterAll(() => srv.stop());
+  serverFixture("10.00", (f) => ({ srv, key } = f));
 
   it("answers health and readiness", async () => {
     expect(await (await fetch(`${srv.url}/healthz`)).json()).toEqual({ status: "ok" });

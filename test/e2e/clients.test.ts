@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { execFile, spawnSync } from "node:child_process";
 import { promisify } from "node:util";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
-import { startTestServer, samplePng, type TestServer } from "../helpers/server.js";
+import { serverFixture, samplePng, type TestServer } from "../helpers/server.js";
 import { tempDir } from "../helpers/db.js";
 
 // Async on purpose: the server runs in this process, so a synchronous child would block it.
@@ -31,11 +31,7 @@ function python(): string {
 describe("seed 000's client examples run unchanged against a real server", () => {
   let srv: TestServer;
   let key: string;
-  beforeAll(async () => {
-    srv = await startTestServer();
-    ({ key } = await srv.tenant("10.00"));
-  });
-  afterAll(() => srv.stop());
+  serverFixture("10.00", (f) => ({ srv, key } = f));
 
   it("Python: generate", async () => {
     const dir = tempDir();

@@ -3,7 +3,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/services.js";
-import { samplePng, startTestServer, TestClock, type TestServer } from "../helpers/server.js";
+import { samplePng, serverFixture, startTestServer, TestClock, type TestServer } from "../helpers/server.js";
 
 interface ErrorBody {
   success: false;
@@ -45,11 +45,7 @@ function rawGet(
 describe("HTTP edges", () => {
   let srv: TestServer;
   let key: string;
-  beforeAll(async () => {
-    srv = await startTestServer();
-    ({ key } = await srv.tenant("10.00"));
-  });
-  afterAll(() => srv.stop());
+  serverFixture("10.00", (f) => ({ srv, key } = f));
 
   /** What `curl -X <method> $ZK<path> -d <body>` sends: a form-encoded label, whatever the body is. */
   const curlD = (method: string, path: string, body: string, type = "application/x-www-form-urlencoded") =>

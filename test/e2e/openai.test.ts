@@ -11,7 +11,7 @@ import OpenAI, {
   RateLimitError,
   toFile,
 } from "openai";
-import { startTestServer, samplePng, type TestServer } from "../helpers/server.js";
+import { serverFixture, samplePng, startTestServer, type TestServer } from "../helpers/server.js";
 import { GatedEngine } from "../helpers/engines.js";
 import { DIALECTS, tempDir } from "../helpers/db.js";
 import { LocalEngine } from "../../src/engines/local/index.js";
@@ -76,12 +76,10 @@ describe("OpenAI-compatible routes, through the official SDK", () => {
   let srv: TestServer;
   let key: string;
   let openai: OpenAI;
-  beforeAll(async () => {
-    srv = await startTestServer();
-    ({ key } = await srv.tenant("10.00"));
+  serverFixture("10.00", (f) => {
+    ({ srv, key } = f);
     openai = client(srv, key);
   });
-  afterAll(() => srv.stop());
 
   it("generates with b64_json: a PNG of the requested size, and OpenAI's response shape", async () => {
     const prompt = "A lighthouse on a cliff at dawn";

@@ -1,4 +1,4 @@
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { rmSync } from "node:fs";
 import { loadConfig } from "../../src/config.js";
 import { startServer, type RunningServer, type StartOptions } from "../../src/server.js";
@@ -107,6 +107,20 @@ export async function startTestServer(
 }
 
 /** A small valid PNG made with sharp, for edits. */
+/**
+ * One server on the embedded default for the enclosing describe, with a tenant of `balance`: `ready` gets
+ * the server and the tenant's key before the first test, and the server stops after the last. Use as
+ * `serverFixture("10.00", (f) => ({ srv, key } = f))`.
+ */
+export function serverFixture(balance: string, ready: (f: { srv: TestServer; key: string }) => void): void {
+  let srv: TestServer | undefined;
+  beforeAll(async () => {
+    srv = await startTestServer();
+    ready({ srv, key: (await srv.tenant(balance)).key });
+  });
+  afterAll(() => srv?.stop());
+}
+
 export async function samplePng(width = 64, height = 48, color = { r: 200, g: 80, b: 40 }): Promise<Buffer> {
   const sharp = (await import("sharp")).default;
   return sharp({ create: { width, height, channels: 3, background: color } })
