@@ -1,5 +1,4 @@
 import { mkdirSync, statSync } from "node:fs";
-import { mkdir, stat } from "node:fs/promises";
 import path from "node:path";
 
 const code = (err: unknown) => (err as NodeJS.ErrnoException).code;
@@ -23,24 +22,6 @@ export function makeDirSync(dir: string): void {
     } catch (again) {
       // Made meanwhile by someone else is as good as made here.
       if (code(again) === "EEXIST" && statSync(dir).isDirectory()) return;
-      throw again;
-    }
-  }
-}
-
-/** makeDirSync, on the thread pool. */
-export async function makeDir(dir: string): Promise<void> {
-  try {
-    await mkdir(dir);
-  } catch (err) {
-    if (code(err) === "EEXIST" && (await stat(dir)).isDirectory()) return;
-    const parent = path.dirname(dir);
-    if (code(err) !== "ENOENT" || parent === dir) throw err;
-    await makeDir(parent);
-    try {
-      await mkdir(dir);
-    } catch (again) {
-      if (code(again) === "EEXIST" && (await stat(dir)).isDirectory()) return;
       throw again;
     }
   }

@@ -331,10 +331,6 @@ export class JobService {
           .execute();
       }
       const left = await hold(tx, input.tenantId, id, input.cost, now);
-      // Counted after the hold: its UPDATE locks the tenant's row until this transaction ends, so on
-      // PostgreSQL (read committed) the count sees every job of the tenant's earlier submissions. Counted
-      // before it, parallel submissions all counted the same jobs and all passed.
-      if (left !== null) await this.checkAllowance(tx, input);
       if (left === null) {
         const t = await tx
           .selectFrom("tenants")
@@ -346,6 +342,10 @@ export class JobService {
           `Not enough balance: this image costs ${formatMoney(input.cost)} and the balance is ${formatMoney(t?.available ?? 0)}`,
         );
       }
+      // Counted after the hold: its UPDATE locks the tenant's row until this transaction ends, so on
+      // PostgreSQL (read committed) the count sees every job of the tenant's earlier submissions. Counted
+      // before it, parallel submissions all counted the same jobs and all passed.
+      await this.checkAllowance(tx, input);
       const [row] = (
         await insertJob(tx, {
           id,
@@ -383,9 +383,9 @@ export class JobService {
     const now = new Date(this.deps.clock.now());
     const [y, m, d] = [now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()];
     // The monthly allowance first: when both are used up, retrying at midnight would not help.
-    const checks: [number | null | undefined, Date, string, number][] = [
-      [input.monthlyAllowance, new Date(Date.UTC(y, m, 1)), "monthly", Date.UTC(y, m + 1, 1)],
-      [input.dailyAllowance, new Date(Date.UTC(y, m, d)), "daily", Date.UTC(y, m, d + 1)],
+    const checks: [number | null | undefined, number, string, number][] = [
+      [input.monthlyAllowance, Date.UTC(y, m, 1), "monthly", Date.UTC(y, m + 1, 1)],
+      [input.dailyAllowance, Date.UTC(y, m, d), "daily", Date.UTC(y, m, d + 1)],
     ];
     for (const [allowance, since, label, resetsAt] of checks) {
       if (allowance === null || allowance === undefined) continue;
@@ -393,7 +393,7 @@ export class JobService {
         .selectFrom("jobs")
         .select((eb) => eb.fn.countAll<number>().as("n"))
         .where("tenant_id", "=", input.tenantId)
-        .where("created_at", ">=", since.toISOString())
+        .where("created_at", ">=", iso(since))
         .where("status", "in", ["queued", "running", "completed"])
         .executeTakeFirstOrThrow();
       if (Number(row.n) >= allowance) {

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { Database, LedgerKind } from "../db/schema.js";
-import { prepared } from "../db/prepared.js";
+import { prepared, transaction } from "../db/prepared.js";
 
 /**
  * Every change to a balance is one conditional UPDATE plus one append-only ledger row, in the caller's
@@ -10,7 +10,7 @@ import { prepared } from "../db/prepared.js";
  */
 
 // The statements every generation runs (hold, then capture or release), built once (see prepared).
-const appendRow = prepared(
+const append = prepared(
   (
     db,
     p: {
@@ -62,21 +62,6 @@ const releaseRow = prepared((db, p: { tenantId: string; amount: number }) =>
     .where("id", "=", p.tenantId),
 );
 
-async function append(
-  db: Kysely<Database>,
-  row: {
-    tenantId: string;
-    jobId: string | null;
-    kind: LedgerKind;
-    dAvail: number;
-    dHeld: number;
-    reason?: string;
-    at: string;
-  },
-) {
-  await appendRow(db, { ...row, reason: row.reason ?? null });
-}
-
 export async function hold(
   db: Kysely<Database>,
   tenantId: string,
@@ -86,7 +71,7 @@ export async function hold(
 ) {
   const [row] = (await holdRow(db, { tenantId, amount })).rows;
   if (!row) return null;
-  await append(db, { tenantId, jobId, kind: "hold", dAvail: -amount, dHeld: amount, at });
+  await append(db, { tenantId, jobId, kind: "hold", dAvail: -amount, dHeld: amount, reason: null, at });
   return row.available;
 }
 
@@ -99,7 +84,7 @@ export async function capture(
   at: string,
 ) {
   const [row] = (await captureRow(db, { tenantId, amount })).rows;
-  await append(db, { tenantId, jobId, kind: "capture", dAvail: 0, dHeld: -amount, at });
+  await append(db, { tenantId, jobId, kind: "capture", dAvail: 0, dHeld: -amount, reason: null, at });
   return row?.available;
 }
 
@@ -123,7 +108,7 @@ export async function credit(
   reason: string,
   at: string,
 ) {
-  return db.transaction().execute(async (tx) => {
+  return transaction(db, async (tx) => {
     const row = await tx
       .updateTable("tenants")
       .set({ available: sql`available + ${amount}` })

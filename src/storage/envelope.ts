@@ -1,16 +1,11 @@
-import { createCipheriv, createDecipheriv } from "node:crypto";
-import { secureRandomBytes } from "../domain/ids.js";
+import { createDecipheriv } from "node:crypto";
 import type { BlobStore } from "./types.js";
 import { DecryptWorkers } from "./decrypt-workers.js";
 import { SharedBufferPool } from "./shared-pool.js";
-import { openSealed, sealTo } from "./open-sealed.js";
+import { openSealed, sealedLength, sealTo } from "./open-sealed.js";
 
 /** Sealed in pieces of this size, which reuse the same few pages of the heap (see sealTo). */
 const SEAL_STEP = 16 * 1024;
-const CRYPTO = { createCipheriv, randomBytes: secureRandomBytes };
-
-/** The sealed size of an object of `size` bytes (the layout's head, then the ciphertext). */
-export const sealedLength = (size: number) => 92 + size;
 
 /**
  * Envelope encryption: each object gets its own random AES-256-GCM data key, which is itself sealed with
@@ -19,7 +14,7 @@ export const sealedLength = (size: number) => 92 + size;
  */
 export function seal(master: Buffer, name: string, plain: Buffer): Buffer {
   const out = Buffer.allocUnsafe(sealedLength(plain.length));
-  sealTo(CRYPTO, master, name, plain, Math.max(1, plain.length), (piece, at) => void piece.copy(out, at));
+  sealTo(master, name, plain, plain.length, (piece, at) => void piece.copy(out, at));
   return out;
 }
 
@@ -53,12 +48,13 @@ export class SealedStore {
 
   /**
    * Seals and stores a new object: in pieces, straight into the store when it takes pieces (local files),
-   * so that no buffer of the whole sealed object is made.
+   * so that no buffer of the whole sealed object is made (the store may still gather a large one: see
+   * FsBlobStore).
    */
   put(key: string, plain: Buffer): Promise<void> {
     if (!this.store.putPieces) return this.store.put(key, seal(this.master, key, plain));
     return this.store.putPieces(key, sealedLength(plain.length), (write) => {
-      sealTo(CRYPTO, this.master, key, plain, SEAL_STEP, write);
+      sealTo(this.master, key, plain, SEAL_STEP, write);
     });
   }
 

@@ -1,15 +1,16 @@
 import { closeSync, openSync, rmSync, writeSync } from "node:fs";
 import { open, rm, writeFile, access, constants } from "node:fs/promises";
-import { makeDir, makeDirSync } from "../dirs.js";
+import { makeDirSync } from "../dirs.js";
 import path from "node:path";
 import type { BlobStore, Fill } from "./types.js";
 
 /** Directories known to exist, so that a put does not ask the filesystem each time. */
 const DIR_CACHE_MAX = 10_000;
 /**
- * Objects up to this size are written synchronously: one small write costs less than the hops to the
- * thread pool and back (measured here: about 50 us against 250 us alone, and 650 us beside sharp's renders,
- * which share that pool), and the SQLite commit that follows it writes on the event loop the same way.
+ * Objects up to this size are written synchronously, piece by piece as they are sealed: a few small
+ * writes cost less than the hops to the thread pool and back (measured here: about 50 us against 250 us
+ * alone, and 650 us beside sharp's renders, which share that pool), and the SQLite commit that follows
+ * writes on the event loop the same way. Larger ones are written by the thread pool.
  */
 const SYNC_WRITE_MAX = 1024 * 1024;
 const FILE_MODE = 0o600;
@@ -18,6 +19,11 @@ function writeAllSync(fd: number, bytes: Buffer, position: number): void {
   for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at, position + at);
 }
 
+const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === "ENOENT";
+
+// Objects are written in place, with no temporary file and rename (each a slow metadata operation
+// here): nothing refers to a key before its put has finished (see BlobStore.put). A put that fails
+// removes what it wrote of the file.
 export class FsBlobStore implements BlobStore {
   private readonly dirs = new Set<string>();
 
@@ -28,48 +34,37 @@ export class FsBlobStore implements BlobStore {
     return path.join(this.root, key);
   }
 
-  put(key: string, bytes: Buffer): Promise<void> {
+  /** The object's file, with its directory made if it is not known to exist. */
+  private fileIn(key: string): string {
+    const file = this.file(key);
+    const dir = path.dirname(file);
+    if (!this.dirs.has(dir)) {
+      makeDirSync(dir);
+      if (this.dirs.size >= DIR_CACHE_MAX) this.dirs.clear();
+      this.dirs.add(dir);
+    }
+    return file;
+  }
+
+  async put(key: string, bytes: Buffer): Promise<void> {
+    if (bytes.length > SYNC_WRITE_MAX) return this.writeLarge(this.fileIn(key), bytes);
     return this.putPieces(key, bytes.length, (write) => write(bytes, 0));
   }
 
-  // Written in place, with no temporary file and rename (each a slow metadata operation here): nothing
-  // refers to a key before its put has finished (see BlobStore.put). A put that fails removes what it
-  // wrote of the file.
   async putPieces(key: string, size: number, fill: Fill): Promise<void> {
-    const file = this.file(key);
-    const dir = path.dirname(file);
+    const file = this.fileIn(key);
     if (size > SYNC_WRITE_MAX) {
-      // Large: gathered and written by the thread pool, so that the event loop does not wait on the disk.
       const bytes = Buffer.allocUnsafe(size);
       fill((piece, at) => void piece.copy(bytes, at));
-      if (!this.dirs.has(dir)) {
-        await makeDir(dir);
-        this.known(dir);
-      }
-      const write = () => writeFile(file, bytes, { mode: FILE_MODE });
-      try {
-        await write().catch(async (err: NodeJS.ErrnoException) => {
-          if (err.code !== "ENOENT") throw err;
-          // The directory went away behind the cache's back (an operator's clean-up): make it again.
-          await makeDir(dir);
-          await write();
-        });
-      } catch (err) {
-        await rm(file, { force: true }).catch(() => undefined);
-        throw err;
-      }
-      return;
-    }
-    if (!this.dirs.has(dir)) {
-      makeDirSync(dir);
-      this.known(dir);
+      return this.writeLarge(file, bytes);
     }
     let fd: number;
     try {
       fd = openSync(file, "w", FILE_MODE);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      makeDirSync(dir);
+      if (!isMissing(err)) throw err;
+      // The directory went away behind the cache's back (an operator's clean-up): make it again.
+      makeDirSync(path.dirname(file));
       fd = openSync(file, "w", FILE_MODE);
     }
     try {
@@ -82,9 +77,19 @@ export class FsBlobStore implements BlobStore {
     closeSync(fd);
   }
 
-  private known(dir: string): void {
-    if (this.dirs.size >= DIR_CACHE_MAX) this.dirs.clear();
-    this.dirs.add(dir);
+  /** A large object, written by the thread pool so that the event loop does not wait on the disk. */
+  private async writeLarge(file: string, bytes: Buffer): Promise<void> {
+    const write = () => writeFile(file, bytes, { mode: FILE_MODE });
+    try {
+      await write().catch((err: unknown) => {
+        if (!isMissing(err)) throw err;
+        makeDirSync(path.dirname(file));
+        return write();
+      });
+    } catch (err) {
+      await rm(file, { force: true }).catch(() => undefined);
+      throw err;
+    }
   }
 
   localPath(key: string): string {
@@ -120,7 +125,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async ping(): Promise<void> {
-    await makeDir(this.root);
+    makeDirSync(this.root);
     await access(this.root, constants.R_OK | constants.W_OK);
   }
 }

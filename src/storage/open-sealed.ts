@@ -1,4 +1,5 @@
-import type { createCipheriv, createDecipheriv } from "node:crypto";
+import { createCipheriv, type createDecipheriv } from "node:crypto";
+import { secureRandomBytes } from "../domain/ids.js";
 
 /**
  * The one reader of the layout `sealTo` (below) writes: checks it, unwraps the data key and decrypts the body,
@@ -47,6 +48,12 @@ export function openSealed(
   if (rest.length > 0) emit(rest);
 }
 
+/** The layout's head: magic, wrap IV, wrapped key, wrap tag, data IV, data tag. */
+const SEALED_HEAD = 4 + 12 + 32 + 16 + 12 + 16;
+
+/** The sealed size of an object of `size` bytes. */
+export const sealedLength = (size: number) => SEALED_HEAD + size;
+
 /**
  * The one writer of the layout: magic | wrapIV | wrappedKey | wrapTag | dataIV | dataTag | ciphertext,
  * with a fresh random data key sealed by the master key and the object's name as additional
@@ -54,33 +61,30 @@ export function openSealed(
  * most `step` bytes, then the head (offset 0), which holds the tag known only at the end. Pieces rather
  * than one buffer because each fresh page of a large buffer costs a page fault, which is most of the cost
  * of sealing an image here (about 11 us a page on this kind of virtual machine), where the pieces reuse
- * the same few pages. Gives the sealed length. Here beside openSealed so that the layout's numbers are
- * written in one file (the round-trip tests hold the two together).
+ * the same few pages. Here beside openSealed so that the layout's numbers are written in one file (the
+ * round-trip tests hold the two together).
  */
 export function sealTo(
-  crypto: { createCipheriv: typeof createCipheriv; randomBytes: (size: number) => Buffer },
   master: Buffer,
   name: string,
   plain: Buffer,
   step: number,
   write: (bytes: Buffer, at: number) => void,
-): number {
-  const head = 4 + 12 + 32 + 16 + 12 + 16;
+): void {
   const aad = Buffer.from(name);
-  const dataKey = crypto.randomBytes(32);
-  const wrapIv = crypto.randomBytes(12);
-  const wrap = crypto.createCipheriv("aes-256-gcm", master, wrapIv);
+  const dataKey = secureRandomBytes(32);
+  const wrapIv = secureRandomBytes(12);
+  const wrap = createCipheriv("aes-256-gcm", master, wrapIv);
   wrap.setAAD(aad);
   const wrappedKey = Buffer.concat([wrap.update(dataKey), wrap.final()]);
-  const dataIv = crypto.randomBytes(12);
-  const cipher = crypto.createCipheriv("aes-256-gcm", dataKey, dataIv);
+  const dataIv = secureRandomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", dataKey, dataIv);
   cipher.setAAD(aad);
   for (let at = 0; at < plain.length; at += step) {
-    write(cipher.update(plain.subarray(at, at + step)), head + at);
+    write(cipher.update(plain.subarray(at, at + step)), SEALED_HEAD + at);
   }
   // GCM gives every byte from update(); final() only computes the tag.
   cipher.final();
   const parts = [Buffer.from("ZKB1"), wrapIv, wrappedKey, wrap.getAuthTag(), dataIv, cipher.getAuthTag()];
   write(Buffer.concat(parts), 0);
-  return head + plain.length;
 }

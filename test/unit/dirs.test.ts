@@ -1,13 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { makeDir, makeDirSync } from "../../src/dirs.js";
+import { makeDirSync } from "../../src/dirs.js";
 import { tempDir } from "../helpers/db.js";
 
-describe.each([
-  ["makeDirSync", async (d: string) => makeDirSync(d)],
-  ["makeDir", makeDir],
-])("%s", (_name, make) => {
+describe("makeDirSync", () => {
+  const make = async (d: string) => makeDirSync(d);
   it("makes a directory and its missing parents, and takes one that is there", async () => {
     const root = tempDir();
     try {
