@@ -1,4 +1,4 @@
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { z } from "zod";
 import { defaultEngineSetup, loadEngineSetup, type EngineSetup } from "./configfile.js";
 
@@ -32,7 +32,7 @@ const EnvSchema = z.object({
   ZEKRON_DATA_DIR: z
     .string()
     .min(1)
-    .refine((v) => !existsSync(v) || statSync(v).isDirectory(), {
+    .refine((v) => statSync(v, { throwIfNoEntry: false })?.isDirectory() ?? true, {
       message: "must be a directory (this path is a file)",
     })
     .default("./data"),

@@ -87,18 +87,26 @@ export function buildApp(s: Services): FastifyInstance {
   // the OpenAI route, not an image token, though GET /v1/images/:token would take it.
   const routes = FindMyWay();
   const staticRoutes = new Map<string, Set<string>>();
+  /** Route patterns with a parameter or a wildcard, which a static route's path may have reached. */
+  const parametric = new Set<string>();
   app.addHook("onRoute", (r) => {
+    const isStatic = !/[:*]/.test(r.url);
+    if (!isStatic) parametric.add(r.url);
     for (const m of [r.method].flat()) {
       routes.on(m as HTTPMethod, r.url, () => undefined);
-      if (!/[:*]/.test(r.url)) staticRoutes.set(r.url, (staticRoutes.get(r.url) ?? new Set()).add(m));
+      if (isStatic) staticRoutes.set(r.url, (staticRoutes.get(r.url) ?? new Set()).add(m));
     }
   });
   const allowedOn = (path: string): string[] => {
     const exact = staticRoutes.get(path);
     return METHODS.filter((m) => (exact ? exact.has(m) : routes.find(m, path) !== null));
   };
-  const methodNotAllowed = (req: FastifyRequest, reply: FastifyReply, path: string) => {
-    const allowed = allowedOn(path);
+  const methodNotAllowed = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    path: string,
+    allowed = allowedOn(path),
+  ) => {
     reply.header("Allow", allowed.join(", "));
     return new ApiError(
       "method_not_allowed",
@@ -132,8 +140,8 @@ export function buildApp(s: Services): FastifyInstance {
   const admit = (req: FastifyRequest, reply: FastifyReply): MaybePromise<void> => {
     reply.header("X-Request-Id", req.id);
     const route = req.routeOptions;
-    if (route.url !== undefined && /[:*]/.test(route.url)) {
-      const path = req.url.split("?")[0]!;
+    if (route.url !== undefined && parametric.has(route.url)) {
+      const path = pathOf(req);
       if (staticRoutes.get(path)?.has(req.method) === false) throw methodNotAllowed(req, reply, path);
     }
     const cfg = route.config;
@@ -205,11 +213,10 @@ export function buildApp(s: Services): FastifyInstance {
   });
 
   const notFound = (req: FastifyRequest, reply: FastifyReply) => {
-    const path = req.url.split("?")[0]!;
+    const path = pathOf(req);
     // Under its own method the path has a route that found nothing (a missing file under /docs/static/*).
-    const routed = routes.find(req.method as HTTPMethod, path) !== null;
-    if (!routed && allowedOn(path).length > 0)
-      return sendError(s, req, reply, methodNotAllowed(req, reply, path));
+    const allowed = routes.find(req.method as HTTPMethod, path) !== null ? [] : allowedOn(path);
+    if (allowed.length > 0) return sendError(s, req, reply, methodNotAllowed(req, reply, path, allowed));
     return sendError(s, req, reply, new ApiError("not_found", `No route ${req.method} ${path}`));
   };
 
@@ -261,12 +268,15 @@ const FRAMEWORK_CODES: Partial<Record<number, ErrorCode>> = {
   415: "invalid_json",
 };
 
+/** The request's path, without its query. */
+function pathOf(req: FastifyRequest): string {
+  const q = req.url.indexOf("?");
+  return q < 0 ? req.url : req.url.slice(0, q);
+}
+
 function toApiError(err: FastifyError | ApiError, req: FastifyRequest): ApiError {
   if (err instanceof ApiError) return err;
   switch (err.code) {
-    case "FST_ERR_CTP_INVALID_JSON_BODY":
-    case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      return new ApiError("invalid_json", "The request body is not valid JSON");
     case "FST_ERR_CTP_BODY_TOO_LARGE":
       return new ApiError("payload_too_large", "The request body is over the size limit");
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":

@@ -314,14 +314,23 @@ export async function outcomeBytes(s: Services, o: Outcome): Promise<Buffer> {
   return (await s.images.open(o.image.token, { tenantId: o.job.tenant_id })).bytes;
 }
 
-/** A link that works without a key until the image expires (for browsers, <img> tags, the dashboard). */
+/** The image's link for its owner's key. */
+export function imageUrl(s: Services, req: FastifyRequest, token: string): string {
+  return `${baseUrl(s, req)}/v1/images/${token}`;
+}
+
+/**
+ * A link that works without a key until the image expires (for browsers, <img> tags, the dashboard):
+ * `url`, the owner's link, with the signature added.
+ */
 export function signedImageUrl(
   s: Services,
   req: FastifyRequest,
   image: Pick<ImageRow, "token" | "expires_at">,
+  url = imageUrl(s, req, image.token),
 ): string {
   const expires = Math.floor(Date.parse(image.expires_at) / 1000);
-  return `${baseUrl(s, req)}/v1/images/${image.token}?${s.images.signedQuery(image.token, expires)}`;
+  return `${url}?${s.images.signedQuery(image.token, expires)}`;
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;

@@ -4,7 +4,7 @@ import { apiTime } from "../../clock.js";
 import { formatMoney } from "../../domain/money.js";
 import { ApiError } from "../../errors.js";
 import { andThen } from "../../maybe.js";
-import { baseUrl, signedImageUrl } from "../generation.js";
+import { imageUrl, signedImageUrl } from "../generation.js";
 import type { JobStatus } from "../../db/schema.js";
 import { routeSchemas } from "../schemas/fastify.js";
 import { accountOps } from "../schemas/account.js";
@@ -81,30 +81,36 @@ export function accountRoutes(app: FastifyInstance, s: Services): void {
         base.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
       ]);
       const total = Number(count.n);
-      const root = baseUrl(s, req);
       // A purged or swept image has no bytes left: no link to it.
-      const kept = (r: (typeof rows)[number]) =>
-        r.image_token !== null && r.expires_at !== null && r.deleted_at === null;
+      const linkOf = (r: (typeof rows)[number]) => {
+        if (r.image_token === null || r.expires_at === null || r.deleted_at !== null) return null;
+        const url = imageUrl(s, req, r.image_token);
+        return {
+          url,
+          signed: signedImageUrl(s, req, { token: r.image_token, expires_at: r.expires_at }, url),
+        };
+      };
       return {
         success: true,
         data: {
-          generations: rows.map((r) => ({
-            id: r.seq,
-            token: r.image_token,
-            prompt: r.prompt,
-            model: r.model,
-            size: `${r.width}x${r.height}`,
-            // Only a completed job was charged; the others were refunded or are still held.
-            cost: formatMoney(r.status === "completed" ? r.cost : 0),
-            status: r.status,
-            type: r.type,
-            image_url: kept(r) ? `${root}/v1/images/${r.image_token}` : null,
-            signed_url: kept(r)
-              ? signedImageUrl(s, req, { token: r.image_token!, expires_at: r.expires_at! })
-              : null,
-            expires_at: r.expires_at ? apiTime(r.expires_at) : null,
-            created_at: apiTime(r.created_at),
-          })),
+          generations: rows.map((r) => {
+            const link = linkOf(r);
+            return {
+              id: r.seq,
+              token: r.image_token,
+              prompt: r.prompt,
+              model: r.model,
+              size: `${r.width}x${r.height}`,
+              // Only a completed job was charged; the others were refunded or are still held.
+              cost: formatMoney(r.status === "completed" ? r.cost : 0),
+              status: r.status,
+              type: r.type,
+              image_url: link?.url ?? null,
+              signed_url: link?.signed ?? null,
+              expires_at: r.expires_at ? apiTime(r.expires_at) : null,
+              created_at: apiTime(r.created_at),
+            };
+          }),
           pagination: { total, limit, offset, has_more: offset + rows.length < total },
         },
       };

@@ -5,7 +5,7 @@ import { formatMoney } from "../../domain/money.js";
 import { MIME_TYPES } from "../../engines/types.js";
 import {
   asObject,
-  baseUrl,
+  imageUrl,
   clientGone,
   generateAndWait,
   idempotencyOf,
@@ -41,6 +41,7 @@ export function generateRoutes(app: FastifyInstance, s: Services): void {
     // fail after the image is paid for (a zero-retention image is nowhere else). A replayed job's is read.
     const available = outcome.available ?? (await s.tenants.balance(auth.tenantId))?.available ?? 0;
     const createdAt = apiTime(job.created_at);
+    const url = image && imageUrl(s, req, image.token);
     return {
       success: true,
       data: {
@@ -52,8 +53,8 @@ export function generateRoutes(app: FastifyInstance, s: Services): void {
         size: `${job.width}x${job.height}`,
         seed: job.seed,
         image: {
-          url: image ? `${baseUrl(s, req)}/v1/images/${image.token}` : null,
-          signed_url: image ? signedImageUrl(s, req, image) : null,
+          url: url ?? null,
+          signed_url: image ? signedImageUrl(s, req, image, url) : null,
           b64_json: new Base64Bytes(bytes),
           mime_type: MIME_TYPES[job.output_format],
           expires_at: image ? apiTime(image.expires_at) : null,

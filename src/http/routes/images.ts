@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services.js";
 import { ApiError } from "../../errors.js";
 import { requireScope } from "../auth.js";
@@ -10,7 +10,7 @@ import { imageOps } from "../schemas/images.js";
 export function imageRoutes(app: FastifyInstance, s: Services): void {
   app.get<{ Params: { token: string }; Querystring: { expires?: string; signature?: string } }>(
     "/v1/images/:token",
-    { schema: routeSchema(imageOps.get), config: { auth: "image" }, onSend: sendPooled },
+    { schema: routeSchema(imageOps.get), config: { auth: "image" } },
     async (req, reply) => {
       const { token } = req.params;
       const q = req.query;
@@ -38,29 +38,9 @@ export function imageRoutes(app: FastifyInstance, s: Services): void {
       // for a pipelined request whose answer was still queued: see whenClosed).
       whenClosed(reply, plain.release);
       cacheable().header("Content-Type", row.mime_type).header("Content-Length", plain.bytes.length);
-      pooled.set(reply, plain.bytes);
-      return reply.send(EMPTY);
+      // Sent as it is, in one corked write with the headers: Fastify takes a Buffer of any memory as bytes
+      // when the reply's Content-Type is not JSON.
+      return reply.send(plain.bytes);
     },
   );
-}
-
-const EMPTY = Buffer.alloc(0);
-/** The pooled bytes a reply is to send, handed from the handler to its onSend stage. */
-const pooled = new WeakMap<FastifyReply, Buffer>();
-
-/**
- * Fastify's send serializes a view over shared memory as JSON (it takes only ArrayBuffer-backed bytes as
- * bytes), but its onSend stage writes any Buffer as it is: the handler sends an empty one, and this puts
- * the image in its place, so the answer goes out as one corked write, headers and body, with none of a
- * stream's machinery per request (a one-chunk Readable before; the difference measured here was within
- * this machine's noise).
- */
-function sendPooled(
-  _req: FastifyRequest,
-  reply: FastifyReply,
-  payload: unknown,
-  done: (err: null, p: unknown) => void,
-) {
-  const bytes = payload === EMPTY ? pooled.get(reply) : undefined;
-  done(null, bytes ?? payload);
 }

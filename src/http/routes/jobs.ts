@@ -7,7 +7,7 @@ import { formatMoney } from "../../domain/money.js";
 import { ApiError } from "../../errors.js";
 import { checkWebhookUrl } from "../../webhooks/urls.js";
 import type { Outcome } from "../../domain/jobs.js";
-import { asObject, baseUrl, idempotencyOf, validateGeneration } from "../generation.js";
+import { asObject, baseUrl, idempotencyOf, signedImageUrl, validateGeneration } from "../generation.js";
 import { routeSchemas } from "../schemas/fastify.js";
 import { jobOps } from "../schemas/jobs.js";
 
@@ -48,8 +48,7 @@ export async function jobView(s: Services, req: FastifyRequest, job: Job) {
       .executeTakeFirst();
     const left = img ? Math.floor((Date.parse(img.expires_at) - s.clock.now()) / 1000) : 0;
     if (img && img.deleted_at === null && left > 0) {
-      const expires = Math.floor(Date.parse(img.expires_at) / 1000);
-      view.result_url = `${baseUrl(s, req)}/v1/images/${img.token}?${s.images.signedQuery(img.token, expires)}`;
+      view.result_url = signedImageUrl(s, req, img);
       view.expires_in = left;
       view.mime_type = img.mime_type;
     } else {
@@ -147,7 +146,7 @@ export function jobRoutes(app: FastifyInstance, s: Services): void {
       }
       let before: number | undefined;
       // Empty is no cursor (the first page). Otherwise exactly what next_cursor gives: base64url decoding
-      // skips what it cannot read, so "" or junk would decode to "" and Number("") is 0, an empty page.
+      // skips what it cannot read, so junk would decode to "" and Number("") is 0, an empty page.
       if (cursor !== undefined && cursor !== "") {
         const seq = Buffer.from(cursor, "base64url").toString();
         if (!/^\d{1,15}$/.test(seq) || Buffer.from(seq).toString("base64url") !== cursor)

@@ -4,7 +4,7 @@ import { apiTime } from "../../clock.js";
 import { ApiError } from "../../errors.js";
 import {
   asObject,
-  baseUrl,
+  imageUrl,
   generateAndWait,
   idempotencyOf,
   serverTiming,
@@ -52,7 +52,7 @@ export function previewRoutes(app: FastifyInstance, s: Services): void {
         success: true,
         data: {
           id: `img_${job.seq}`,
-          url: image ? `${baseUrl(s, req)}/v1/images/${image.token}` : null,
+          url: image ? imageUrl(s, req, image.token) : null,
           model: typeof body.model === "string" ? body.model : `${model.id}${SUFFIX}`,
           cost: job.cost / 1_000_000,
           created_at: apiTime(job.created_at),

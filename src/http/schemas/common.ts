@@ -95,3 +95,7 @@ export const GenerationHeaders = z.object({
     .optional()
     .describe("`0`: zero data retention, the image is returned inline only and never stored"),
 });
+
+/** The Cache-Control header of an answer that holds `what` (a key, a secret): never kept by a cache. */
+export const noStore = (what: string) =>
+  ({ "Cache-Control": { description: `\`no-store\`: the answer holds ${what}`, type: "string" } }) as const;

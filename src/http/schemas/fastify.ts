@@ -125,7 +125,7 @@ const RATE_HEADERS = {
   "X-RateLimit-Remaining": header("Requests left in the current minute", "integer"),
   "X-RateLimit-Reset": header("When the current minute ends, in Unix seconds", "integer"),
 };
-/** The codes answered with a Retry-After header (app.ts, generation.ts, jobs.ts). */
+/** The codes answered with a Retry-After header (app.ts, generation.ts, domain/jobs.ts). */
 const RETRY_CODES: readonly ErrorCode[] = [
   "rate_limit_exceeded",
   "concurrency_limit_exceeded",

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { KeyScopeSchema, Timestamp, idParam, ok } from "./common.js";
+import { KeyScopeSchema, Timestamp, idParam, noStore, ok } from "./common.js";
 import { BODY_ERRORS } from "./errors.js";
 import type { Operation } from "./operation.js";
 
@@ -103,9 +103,7 @@ export type RotatedKey = z.infer<typeof RotatedKey>;
 
 const tags = ["Keys"];
 const auth = { key: "keys" } as const;
-const noStore = {
-  "Cache-Control": { description: "`no-store`: the answer holds a key", type: "string" },
-} as const;
+const keyNoStore = noStore("a key");
 
 export const keyOps = {
   list: {
@@ -126,7 +124,7 @@ export const keyOps = {
     tags,
     auth,
     body: CreateKeyRequest,
-    responses: { 201: { description: "The new key, shown once", schema: NewKey, headers: noStore } },
+    responses: { 201: { description: "The new key, shown once", schema: NewKey, headers: keyNoStore } },
     errors: [...BODY_ERRORS, "invalid_parameter"],
   },
   rotate: {
@@ -138,7 +136,7 @@ export const keyOps = {
     tags,
     auth,
     body: RotateKeyRequest,
-    responses: { 201: { description: "The new key, shown once", schema: RotatedKey, headers: noStore } },
+    responses: { 201: { description: "The new key, shown once", schema: RotatedKey, headers: keyNoStore } },
     errors: [...BODY_ERRORS, "invalid_parameter"],
   },
   revoke: {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { WebhookEvent } from "../../db/schema.js";
-import { Count, Timestamp, idParam, intQuery, type Covers } from "./common.js";
+import { Count, Timestamp, idParam, intQuery, noStore, type Covers } from "./common.js";
 import { BODY_ERRORS } from "./errors.js";
 import type { Operation } from "./operation.js";
 
@@ -109,9 +109,7 @@ const EndpointIdParam = idParam("The webhook endpoint id", ENDPOINT_ID);
 const tags = ["Webhooks"];
 const auth = { key: "webhooks" } as const;
 
-const noStore = {
-  "Cache-Control": { description: "`no-store`: the answer holds a secret", type: "string" },
-} as const;
+const secretNoStore = noStore("a secret");
 
 export const webhookOps = {
   create: {
@@ -124,7 +122,7 @@ export const webhookOps = {
     auth,
     body: CreateWebhookRequest,
     responses: {
-      201: { description: "The endpoint, with its secret", schema: CreatedWebhook, headers: noStore },
+      201: { description: "The endpoint, with its secret", schema: CreatedWebhook, headers: secretNoStore },
     },
     errors: [...BODY_ERRORS, "invalid_parameter"],
   },
@@ -146,7 +144,7 @@ export const webhookOps = {
     tags,
     auth,
     responses: {
-      201: { description: "The new secret, shown once", schema: DefaultSecret, headers: noStore },
+      201: { description: "The new secret, shown once", schema: DefaultSecret, headers: secretNoStore },
     },
     errors: [],
   },
