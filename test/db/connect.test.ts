@@ -32,6 +32,47 @@ describe.each(DIALECTS)("Db.first on %s", (dialect) => {
     }
   });
 
+  it("sees every write at once: an update, one with RETURNING, a delete, an insert, not a rolled-back one", async () => {
+    const tenant = await repo.create("one", 0, NOW);
+    const name = async (id = tenant.id) => (await t.db.first(nameQuery(id)))?.name;
+    const rename = (to: string) =>
+      t.db.kysely.updateTable("tenants").set({ name: to }).where("id", "=", tenant.id);
+    expect(await name()).toBe("one");
+    expect(await name()).toBe("one");
+    await rename("two").execute();
+    expect(await name()).toBe("two");
+    await rename("three").returning("name").execute();
+    expect(await name()).toBe("three");
+    await expect(
+      t.db.kysely.transaction().execute(async (trx) => {
+        await trx.updateTable("tenants").set({ name: "four" }).where("id", "=", tenant.id).execute();
+        throw new Error("abandoned");
+      }),
+    ).rejects.toThrow("abandoned");
+    expect(await name()).toBe("three");
+    await t.db.kysely.deleteFrom("tenants").where("id", "=", tenant.id).execute();
+    expect(await name()).toBeUndefined();
+    expect(await name("ten_later")).toBeUndefined();
+    const row = await repo.get((await repo.create("model", 0, NOW)).id);
+    await t.db.kysely
+      .insertInto("tenants")
+      .values({ ...row!, id: "ten_later", name: "later" })
+      .execute();
+    expect(await name("ten_later")).toBe("later");
+  });
+
+  it("gives every reader the same row, frozen, on SQLite: no caller can change what the next one reads", async () => {
+    const tenant = await repo.create("shared", 0, NOW);
+    const first = await t.db.first(nameQuery(tenant.id));
+    if (dialect !== "sqlite") return;
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(await t.db.first(nameQuery(tenant.id))).toBe(first);
+    expect(() => {
+      (first as { name: string }).name = "changed";
+    }).toThrow(TypeError);
+    expect(await t.db.first(nameQuery(tenant.id))).toEqual({ name: "shared" });
+  });
+
   it("never sees a transaction's uncommitted writes: it waits for the transaction, then reads its result", async () => {
     const tenant = await repo.create("before", 0, NOW);
     let open!: () => void;
