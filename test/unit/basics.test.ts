@@ -34,6 +34,12 @@ describe("money", () => {
     expect(parseMoney("0.0267")).toBe(26_700);
     expect(parseMoney("abc")).toBeNull();
     expect(parseMoney("1.1234567")).toBeNull();
+    // As the admin routes take amounts: at most the 4 places every amount is shown with.
+    expect(parseMoney("10.0025", 4)).toBe(10_002_500);
+    expect(parseMoney(" 3 ", 4)).toBe(3_000_000);
+    expect(parseMoney("0.00001", 4)).toBeNull();
+    expect(parseMoney("0.000001", 4)).toBeNull();
+    expect(parseMoney("0.000001")).toBe(1);
   });
 });
 

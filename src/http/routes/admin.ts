@@ -40,16 +40,6 @@ export function keyView(k: ApiKeyRow) {
   };
 }
 
-/**
- * An amount of money as the admin routes take it: a decimal of at most 4 places, as every amount is shown
- * (a fifth place would be kept but never seen), or null when it is not one.
- */
-function amountOf(value: unknown): number | null {
-  const text = typeof value === "number" ? String(value) : value;
-  if (typeof text !== "string" || /\.\d{5,}$/.test(text.trim())) return null;
-  return parseMoney(text);
-}
-
 const LIMIT_FIELDS = [
   "rate_limit_per_minute",
   "max_concurrent",
@@ -99,7 +89,7 @@ export function adminRoutes(app: FastifyInstance, s: Services): void {
         param: "name",
       });
     }
-    const balance = body.balance === undefined ? 0 : amountOf(body.balance);
+    const balance = body.balance === undefined ? 0 : parseMoney(body.balance, 4);
     if (balance === null || balance < 0)
       throw new ApiError(
         "invalid_parameter",
@@ -156,7 +146,7 @@ export function adminRoutes(app: FastifyInstance, s: Services): void {
   app.post<{ Params: { id: string } }>("/admin/v1/tenants/:id/credits", on.credit, async (req) => {
     await found(req.params.id);
     const body = asObject(req.body);
-    const amount = amountOf(body.amount);
+    const amount = parseMoney(body.amount, 4);
     if (amount === null || amount === 0)
       throw new ApiError(
         "invalid_parameter",
