@@ -15,8 +15,7 @@ export interface Db {
    * The first row of a compiled read, run outside any transaction. On SQLite it runs at once when no
    * transaction holds the connection and the row comes back as a value, skipping Kysely's queue of
    * promises (most of a small query's cost on the request path); otherwise, and on PostgreSQL, it is
-   * `kysely.executeQuery` and the row comes as a promise. On SQLite the row is frozen and may be the one
-   * an earlier read gave, kept until the next write (SqliteDriver.firstNow): never change it.
+   * `kysely.executeQuery` and the row comes as a promise.
    */
   first<R>(query: CompiledQuery<R>): MaybePromise<R | undefined>;
   close(): Promise<void>;

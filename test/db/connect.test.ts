@@ -61,18 +61,6 @@ describe.each(DIALECTS)("Db.first on %s", (dialect) => {
     expect(await name("ten_later")).toBe("later");
   });
 
-  it("gives every reader the same row, frozen, on SQLite: no caller can change what the next one reads", async () => {
-    const tenant = await repo.create("shared", 0, NOW);
-    const first = await t.db.first(nameQuery(tenant.id));
-    if (dialect !== "sqlite") return;
-    expect(Object.isFrozen(first)).toBe(true);
-    expect(await t.db.first(nameQuery(tenant.id))).toBe(first);
-    expect(() => {
-      (first as { name: string }).name = "changed";
-    }).toThrow(TypeError);
-    expect(await t.db.first(nameQuery(tenant.id))).toEqual({ name: "shared" });
-  });
-
   it("never sees a transaction's uncommitted writes: it waits for the transaction, then reads its result", async () => {
     const tenant = await repo.create("before", 0, NOW);
     let open!: () => void;
