@@ -37,7 +37,7 @@ export interface ApiKeysTable {
   replaced_by: string | null;
 }
 
-export type LedgerKind = "credit" | "hold" | "capture" | "release";
+export type LedgerKind = "credit" | "hold" | "capture" | "release" | "refund";
 
 /** Append-only. Sum of delta_available = tenants.available; sum of delta_held = tenants.held. */
 export interface LedgerTable {

@@ -14,7 +14,7 @@ import { ApiError } from "../errors.js";
 import { iso, type Clock } from "../clock.js";
 import { newId } from "./ids.js";
 import { formatMoney } from "./money.js";
-import { capture, hold, release } from "./ledger.js";
+import { capture, hold, refund, release } from "./ledger.js";
 import { sniffFormat } from "./uploads.js";
 import type { ImageService } from "./images.js";
 
@@ -87,6 +87,7 @@ const MAX_ATTEMPTS = 3;
 const SAVE_FAILED = "Image generation failed: the image could not be saved";
 const NO_RECEIVER =
   "Canceled and refunded: a zero-retention image is returned only to the waiting request, which had ended";
+const UNDELIVERED = "Canceled and refunded: the client left before the zero-retention image could be sent";
 const PROGRESS_WRITE_MS = 500;
 /** Idempotency keys are remembered this long. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
@@ -659,6 +660,31 @@ export class JobService {
     await this.dropInputs(row).catch((err: unknown) =>
       this.deps.log.warn({ err, jobId: job.id }, "could not delete an ended job's source images"),
     );
+    return row;
+  }
+
+  /**
+   * A completed zero-retention job whose image its request took but could not send, its client gone before
+   * the answer (a request for several images waits for all of them): canceled and refunded, since its bytes
+   * were never kept and nobody will receive them. At most once; undefined when the job is not a completed
+   * zero-retention one (a stored image stays in the history and can still be fetched).
+   */
+  async refundUndelivered(job: Pick<Job, "id" | "tenant_id" | "cost">): Promise<Job | undefined> {
+    const { db, clock } = this.deps;
+    const now = iso(clock.now());
+    const row = await transaction(db, async (tx) => {
+      const r = await tx
+        .updateTable("jobs")
+        .set({ status: "canceled", error_code: "canceled", error_message: UNDELIVERED })
+        .where("id", "=", job.id)
+        .where("status", "=", "completed")
+        .where("store", "=", 0)
+        .returningAll()
+        .executeTakeFirst();
+      if (r) await refund(tx, job.tenant_id, job.id, job.cost, now, "canceled: undelivered");
+      return r;
+    });
+    if (row) this.events.emit(job.id, { job: row } satisfies Outcome);
     return row;
   }
 

@@ -100,6 +100,31 @@ export async function release(
   await append(db, { tenantId, jobId, kind: "release", dAvail: amount, dHeld: -amount, reason, at });
 }
 
+/**
+ * Gives back a captured charge: the job's image was made and paid for, and then could not be delivered
+ * (a zero-retention image whose client left before its answer). Once per job, by the unique (job_id, kind)
+ * index, in the caller's transaction.
+ */
+export async function refund(
+  db: Kysely<Database>,
+  tenantId: string,
+  jobId: string,
+  amount: number,
+  at: string,
+  reason: string,
+) {
+  await db
+    .updateTable("tenants")
+    .set({
+      available: sql`available + ${amount}`,
+      total_spent: sql`total_spent - ${amount}`,
+      total_generations: sql`total_generations - 1`,
+    })
+    .where("id", "=", tenantId)
+    .execute();
+  await append(db, { tenantId, jobId, kind: "refund", dAvail: amount, dHeld: 0, reason, at });
+}
+
 /** A top-up (positive) or correction (negative). Returns the new balance, or null if it would go below 0. */
 export async function credit(
   db: Kysely<Database>,

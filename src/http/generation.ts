@@ -292,6 +292,25 @@ export async function awaitGeneration(
   return outcome;
 }
 
+/**
+ * Zero retention: the images a request took were charged and exist only in its answer. When its client
+ * went away before that answer could be written (a request for several images waits for all of them, so
+ * the first may wait long), they are canceled and refunded, and the request ends with nothing to send.
+ */
+export async function refundIfGone(
+  s: Services,
+  store: boolean,
+  gone: AbortSignal,
+  outcomes: Outcome[],
+): Promise<void> {
+  if (store || !gone.aborted) return;
+  for (const o of outcomes) await s.jobs.refundUndelivered(o.job);
+  throw new ApiError(
+    "generation_timeout",
+    "The client left before the zero-retention images could be sent; they were canceled and refunded",
+  );
+}
+
 export function baseUrl(s: Services, req: FastifyRequest): string {
   if (s.config.publicUrl) return s.config.publicUrl;
   if (req.host) return `${req.protocol}://${req.host}`;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DIALECTS, tenantRepoFixture, type TestDb } from "../helpers/db.js";
 import { TenantRepo } from "../../src/domain/tenants.js";
-import { capture, credit, hold, ledgerSums, release } from "../../src/domain/ledger.js";
+import { capture, credit, hold, ledgerSums, refund, release } from "../../src/domain/ledger.js";
 import { iso } from "../../src/clock.js";
 
 const NOW = Date.parse("2026-06-01T00:00:00Z");
@@ -29,6 +29,24 @@ describe.each(DIALECTS)("ledger and tenants on %s", (dialect) => {
     const after = (await repo.get(tenant.id))!;
     expect(after).toMatchObject({ available: 70_000, held: 0, total_spent: 30_000, total_generations: 1 });
     expect(await ledgerSums(db, tenant.id)).toEqual({ available: 70_000, held: 0 });
+  });
+
+  it("refunds a captured job once: the balance and the totals back, the ledger still summing to them", async () => {
+    const tenant = await repo.create("undelivered", 100_000, NOW);
+    const db = t.db.kysely;
+    await hold(db, tenant.id, "job_r", 30_000, at);
+    await capture(db, tenant.id, "job_r", 30_000, at);
+    await db.transaction().execute((tx) => refund(tx, tenant.id, "job_r", 30_000, at, "undelivered"));
+    await expect(
+      db.transaction().execute((tx) => refund(tx, tenant.id, "job_r", 30_000, at, "undelivered")),
+    ).rejects.toThrow();
+    expect(await repo.get(tenant.id)).toMatchObject({
+      available: 100_000,
+      held: 0,
+      total_spent: 0,
+      total_generations: 0,
+    });
+    expect(await ledgerSums(db, tenant.id)).toEqual({ available: 100_000, held: 0 });
   });
 
   it("refuses a hold the balance does not cover, without a ledger row", async () => {

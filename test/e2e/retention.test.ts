@@ -81,6 +81,58 @@ describe("zero data retention never charges for an image nobody receives", () =>
     expect(await settled(t.id)).toMatchObject({ available: 1_000_000, held: 0, total_generations: 0 });
   });
 
+  it("a request for several images whose client leaves after the first is made: that one is refunded too", async () => {
+    const engine = new GatedEngine();
+    srv = await startTestServer({ engine });
+    const t = await srv.tenant("1.00");
+    const ctl = new AbortController();
+    const aborted = fetch(`${srv.url}/v1/images/generations`, {
+      method: "POST",
+      signal: ctl.signal,
+      headers: {
+        authorization: `Bearer ${t.key}`,
+        "content-type": "application/json",
+        "x-zekron-store": "0",
+      },
+      body: JSON.stringify({ prompt: "two secrets", size: "256x256", n: 2 }),
+    }).catch((e: unknown) => e);
+    const statuses = async () =>
+      (
+        await srv!.services.db.kysely
+          .selectFrom("jobs")
+          .select("status")
+          .where("tenant_id", "=", t.id)
+          .orderBy("seq")
+          .execute()
+      ).map((j) => j.status);
+    while (engine.started < 1) await sleep(10);
+    engine.releaseOne();
+    // The first image is made and charged; the request waits for the second.
+    await expect.poll(statuses).toContain("completed");
+    expect((await settled(t.id)).total_generations).toBe(1);
+    ctl.abort();
+    await aborted;
+    await expect.poll(statuses).toEqual(["canceled", "canceled"]);
+    engine.release();
+    await sleep(200);
+    expect(await statuses()).toEqual(["canceled", "canceled"]);
+    expect(await settled(t.id)).toMatchObject({
+      available: 1_000_000,
+      held: 0,
+      total_spent: 0,
+      total_generations: 0,
+    });
+    const ledger = await srv.services.db.kysely
+      .selectFrom("ledger")
+      .select("kind")
+      .where("tenant_id", "=", t.id)
+      .orderBy("id")
+      .execute();
+    expect(ledger.map((l) => l.kind).sort()).toEqual(
+      ["credit", "hold", "hold", "capture", "refund", "release"].sort(),
+    );
+  });
+
   it("a waiting client gets its zero-retention image and pays once; nothing is stored", async () => {
     srv = await startTestServer();
     const t = await srv.tenant("1.00");

@@ -24,6 +24,11 @@ export class GatedEngine implements Engine {
     this.open = true;
     for (const w of this.waiting.splice(0)) w();
   }
+
+  /** Lets the oldest waiting request through, and no other. */
+  releaseOne(): void {
+    this.waiting.shift()?.();
+  }
 }
 
 /** Fails every request the way a broken backend would. */

@@ -8,6 +8,7 @@ import {
   imageUrl,
   clientGone,
   generateAndWait,
+  refundIfGone,
   idempotencyOf,
   outcomeBytes,
   serverTiming,
@@ -29,11 +30,9 @@ export function generateRoutes(app: FastifyInstance, s: Services): void {
     const body = asObject(req.body);
     const store = req.headers["x-zekron-store"] !== "0";
     const { input } = await validateGeneration(s, auth, body, store);
-    const outcome = await generateAndWait(
-      s,
-      { ...input, idempotency: idempotencyOf(req, body) },
-      clientGone(reply),
-    );
+    const gone = clientGone(reply);
+    const outcome = await generateAndWait(s, { ...input, idempotency: idempotencyOf(req, body) }, gone);
+    await refundIfGone(s, store, gone, [outcome]);
     const { job, image } = outcome;
     serverTiming(reply, outcome);
     const bytes = await outcomeBytes(s, outcome);
