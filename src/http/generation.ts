@@ -299,12 +299,19 @@ export async function awaitGeneration(
  */
 export async function refundIfGone(
   s: Services,
+  req: FastifyRequest,
   store: boolean,
   gone: AbortSignal,
   outcomes: Outcome[],
 ): Promise<void> {
   if (store || !gone.aborted) return;
-  for (const o of outcomes) await s.jobs.refundUndelivered(o.job);
+  // Each on its own: one that cannot be refunded (a database error) must not keep the others charged.
+  const refunds = await Promise.allSettled(outcomes.map((o) => s.jobs.refundUndelivered(o.job)));
+  refunds.forEach((r, i) => {
+    if (r.status === "rejected") {
+      req.log.error({ err: r.reason, jobId: outcomes[i]!.job.id }, "could not refund an undelivered image");
+    }
+  });
   throw new ApiError(
     "generation_timeout",
     "The client left before the zero-retention images could be sent; they were canceled and refunded",
