@@ -11,7 +11,13 @@ import OpenAI, {
   RateLimitError,
   toFile,
 } from "openai";
-import { serverFixture, samplePng, startTestServer, type TestServer } from "../helpers/server.js";
+import {
+  jobStatuses,
+  serverFixture,
+  samplePng,
+  startTestServer,
+  type TestServer,
+} from "../helpers/server.js";
 import { GatedEngine } from "../helpers/engines.js";
 import { DIALECTS, tempDir } from "../helpers/db.js";
 import { LocalEngine } from "../../src/engines/local/index.js";
@@ -534,15 +540,7 @@ describe("n images when some cannot be made or paid for", () => {
       const body = { prompt: "two plums", size: "256x256" as const, n: 2 };
       const headers = { "Idempotency-Key": "k2" };
       const first = c.images.generate(body, { headers });
-      const statuses = async () =>
-        (
-          await srv.services.db.kysely
-            .selectFrom("jobs")
-            .select("status")
-            .where("tenant_id", "=", t.id)
-            .orderBy("seq")
-            .execute()
-        ).map((j) => j.status);
+      const statuses = () => jobStatuses(srv, t.id);
       await expect.poll(statuses).toEqual(["completed", "running"]);
       const err = await raised(c.images.generate(body, { headers }));
       expect([err.status, err.code]).toEqual([409, "idempotency_conflict"]);

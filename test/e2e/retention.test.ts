@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { settledTenant, startTestServer, type TestServer } from "../helpers/server.js";
+import { jobStatuses, settledTenant, startTestServer, type TestServer } from "../helpers/server.js";
 import { DIALECTS } from "../helpers/db.js";
 import { GatedEngine } from "../helpers/engines.js";
 import { ledgerSums } from "../../src/domain/ledger.js";
@@ -229,15 +229,7 @@ describe.each(DIALECTS)("zero retention, several images whose client leaves part
       },
       body: JSON.stringify({ prompt: "two secrets", size: "256x256", n: 2 }),
     }).catch((e: unknown) => e);
-    const statuses = async () =>
-      (
-        await srv!.services.db.kysely
-          .selectFrom("jobs")
-          .select("status")
-          .where("tenant_id", "=", t.id)
-          .orderBy("seq")
-          .execute()
-      ).map((j) => j.status);
+    const statuses = () => jobStatuses(srv!, t.id);
     while (engine.started < 1) await sleep(10);
     engine.releaseOne();
     // The first image is made and charged; the request waits for the second.

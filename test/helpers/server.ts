@@ -129,6 +129,17 @@ export async function samplePng(width = 64, height = 48, color = { r: 200, g: 80
 }
 
 /** A tenant's row, once checked against its ledger: the ledger's sums are its balance and its holds. */
+/** The statuses of a tenant's jobs, oldest first. */
+export async function jobStatuses(srv: TestServer, tenantId: string): Promise<string[]> {
+  const rows = await srv.services.db.kysely
+    .selectFrom("jobs")
+    .select("status")
+    .where("tenant_id", "=", tenantId)
+    .orderBy("seq")
+    .execute();
+  return rows.map((j) => j.status);
+}
+
 export async function settledTenant(srv: TestServer, tenantId: string): Promise<Tenant> {
   const tenant = (await srv.services.tenants.get(tenantId))!;
   expect(await ledgerSums(srv.services.db.kysely, tenantId)).toEqual({
