@@ -272,9 +272,18 @@ export async function awaitGeneration(
         `The image was not ready in time; with X-Zekron-Store: 0 nothing is kept, so job ${job.id} was canceled and refunded`,
       );
     }
-    // It ended meanwhile (a zero-retention job never completes without handing its image to a waiter,
-    // and this one had left): answer how, not that it goes on.
+    // It ended meanwhile: answer how, not that it goes on.
     const ended = await s.jobs.get(job.id);
+    if (ended?.status === "completed") {
+      // A zero-retention job completes only by handing its image to a waiter, so this one was charged
+      // and its bytes never reached this request, the only one that could have had them (its completion
+      // failed after the commit): nobody can receive this image.
+      await s.jobs.refundUndelivered(ended);
+      throw new ApiError(
+        "generation_failed",
+        `The zero-retention image of job ${job.id} was lost before it could be sent; it was canceled and refunded`,
+      );
+    }
     if (ended && !OPEN_STATUSES.includes(ended.status)) outcome = { job: ended };
   }
   if (!outcome) {

@@ -140,6 +140,38 @@ describe.each(DIALECTS)("zero retention, a client leaving while its image is com
     });
   }
 
+  it("a completion that fails after its commit, its image lost: the waiting request refunds it", async () => {
+    srv = await startTestServer({ dialect, env: { ZEKRON_SYNC_TIMEOUT_SECONDS: "1" } });
+    const t = await srv.tenant("1.00");
+    const webhooks = srv.services.webhooks;
+    srv.services.jobs.setTerminalHooks({
+      inTransaction: (tx, job) => webhooks.inTransaction(tx, job),
+      afterCommit(job, queued) {
+        if (job.status === "completed") throw new Error("lost after the commit");
+        webhooks.afterCommit(job, queued);
+      },
+    });
+    const res = await srv.api(
+      t.key,
+      "POST",
+      "/v1/generate",
+      { prompt: "a secret", size: "256x256" },
+      {
+        "x-zekron-store": "0",
+      },
+    );
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect([res.status, body.error.code]).toEqual([500, "generation_failed"]);
+    expect(body.error.message).toMatch(/lost before it could be sent; it was canceled and refunded/);
+    expect(await jobStatuses(srv, t.id)).toEqual(["canceled"]);
+    expect(await settledTenant(srv, t.id)).toMatchObject({
+      available: 1_000_000,
+      held: 0,
+      total_spent: 0,
+      total_generations: 0,
+    });
+  });
+
   it("a client gone before the commit: the job is canceled and refunded, not charged", async () => {
     srv = await startTestServer({ dialect });
     const t = await srv.tenant("1.00");
