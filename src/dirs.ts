@@ -10,19 +10,21 @@ const code = (err: unknown) => (err as NodeJS.ErrnoException).code;
  * with nothing said.
  */
 export function makeDirSync(dir: string): void {
+  const err = mkdirOnce(dir);
+  if (!err) return;
+  const parent = path.dirname(dir);
+  if (code(err) !== "ENOENT" || parent === dir) throw err;
+  makeDirSync(parent);
+  const again = mkdirOnce(dir);
+  if (again) throw again;
+}
+
+/** One mkdir: undefined when `dir` is a directory afterwards (made now, or already there), else the error. */
+function mkdirOnce(dir: string): unknown {
   try {
     mkdirSync(dir);
+    return undefined;
   } catch (err) {
-    if (code(err) === "EEXIST" && statSync(dir).isDirectory()) return;
-    const parent = path.dirname(dir);
-    if (code(err) !== "ENOENT" || parent === dir) throw err;
-    makeDirSync(parent);
-    try {
-      mkdirSync(dir);
-    } catch (again) {
-      // Made meanwhile by someone else is as good as made here.
-      if (code(again) === "EEXIST" && statSync(dir).isDirectory()) return;
-      throw again;
-    }
+    return code(err) === "EEXIST" && statSync(dir).isDirectory() ? undefined : err;
   }
 }

@@ -62,6 +62,7 @@ const releaseRow = prepared((db, p: { tenantId: string; amount: number }) =>
     .where("id", "=", p.tenantId),
 );
 
+/** Returns the new available balance, or null when the balance does not cover `amount`. */
 export async function hold(
   db: Kysely<Database>,
   tenantId: string,

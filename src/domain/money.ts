@@ -11,7 +11,7 @@ export function formatMoney(micros: number): string {
   return `${sign}${whole}.${frac}`;
 }
 
-const DECIMAL = [4, 6].map((places) => new RegExp(`^(-)?(\\d{1,9})(?:\\.(\\d{1,${places}}))?$`));
+const DECIMAL = { 4: /^(-)?(\d{1,9})(?:\.(\d{1,4}))?$/, 6: /^(-)?(\d{1,9})(?:\.(\d{1,6}))?$/ };
 
 /**
  * Parses "5", "5.00" or "0.0267" into micro-dollars: up to 6 places, or up to 4 (`places`), as every amount
@@ -20,7 +20,7 @@ const DECIMAL = [4, 6].map((places) => new RegExp(`^(-)?(\\d{1,9})(?:\\.(\\d{1,$
 export function parseMoney(value: unknown, places: 4 | 6 = 6): number | null {
   const text = typeof value === "number" ? String(value) : value;
   if (typeof text !== "string") return null;
-  const m = DECIMAL[places === 4 ? 0 : 1]!.exec(text.trim());
+  const m = DECIMAL[places].exec(text.trim());
   if (!m) return null;
   const micros = Number(m[2]) * MICROS_PER_DOLLAR + Number((m[3] ?? "").padEnd(6, "0"));
   return m[1] ? -micros : micros;
