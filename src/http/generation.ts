@@ -309,16 +309,16 @@ export async function awaitGeneration(
 export async function refundIfGone(
   s: Services,
   req: FastifyRequest,
-  store: boolean,
   gone: AbortSignal,
   outcomes: Outcome[],
 ): Promise<void> {
-  if (store || !gone.aborted) return;
+  const unsent = outcomes.filter((o) => !o.job.store);
+  if (!gone.aborted || unsent.length === 0) return;
   // Each on its own: one that cannot be refunded (a database error) must not keep the others charged.
-  const refunds = await Promise.allSettled(outcomes.map((o) => s.jobs.refundUndelivered(o.job)));
+  const refunds = await Promise.allSettled(unsent.map((o) => s.jobs.refundUndelivered(o.job)));
   refunds.forEach((r, i) => {
     if (r.status === "rejected") {
-      req.log.error({ err: r.reason, jobId: outcomes[i]!.job.id }, "could not refund an undelivered image");
+      req.log.error({ err: r.reason, jobId: unsent[i]!.job.id }, "could not refund an undelivered image");
     }
   });
   throw new ApiError(

@@ -32,7 +32,7 @@ export function generateRoutes(app: FastifyInstance, s: Services): void {
     const { input } = await validateGeneration(s, auth, body, store);
     const gone = clientGone(reply);
     const outcome = await generateAndWait(s, { ...input, idempotency: idempotencyOf(req, body) }, gone);
-    await refundIfGone(s, req, store, gone, [outcome]);
+    await refundIfGone(s, req, gone, [outcome]);
     const { job, image } = outcome;
     serverTiming(reply, outcome);
     const bytes = await outcomeBytes(s, outcome);

@@ -156,7 +156,7 @@ async function createImages(
   // A job that outlived the wait goes on and shows in the history, as the 504 says (awaitGeneration has
   // already canceled and refunded a zero-retention one, which nobody could receive later).
   const done = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-  await refundIfGone(s, req, store, gone, done);
+  await refundIfGone(s, req, gone, done);
   if (done.length === 0) throw (settled[0] as PromiseRejectedResult).reason;
 
   const first = done[0]!.job;
