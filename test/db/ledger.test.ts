@@ -39,7 +39,7 @@ describe.each(DIALECTS)("ledger and tenants on %s", (dialect) => {
     await db.transaction().execute((tx) => refund(tx, tenant.id, "job_r", 30_000, at, "undelivered"));
     await expect(
       db.transaction().execute((tx) => refund(tx, tenant.id, "job_r", 30_000, at, "undelivered")),
-    ).rejects.toThrow();
+    ).rejects.toThrow(/unique/i);
     expect(await repo.get(tenant.id)).toMatchObject({
       available: 100_000,
       held: 0,
@@ -59,19 +59,27 @@ describe.each(DIALECTS)("ledger and tenants on %s", (dialect) => {
     const tenant = await repo.create("twice", 50_000, NOW);
     const db = t.db.kysely;
     await hold(db, tenant.id, "job_d", 20_000, at);
+    await hold(db, tenant.id, "job_e", 10_000, at);
+    // A third job's hold, so that neither second attempt would take `held` below 0: what stops them is
+    // the unique index, not the CHECK.
+    await hold(db, tenant.id, "job_f", 10_000, at);
     await db.transaction().execute((tx) => release(tx, tenant.id, "job_d", 20_000, at, "failed"));
     await expect(
       db.transaction().execute((tx) => release(tx, tenant.id, "job_d", 20_000, at, "failed")),
-    ).rejects.toThrow();
-    expect((await repo.get(tenant.id))!.available).toBe(50_000);
-    expect(await ledgerSums(db, tenant.id)).toEqual({ available: 50_000, held: 0 });
+    ).rejects.toThrow(/unique/i);
+    await db.transaction().execute((tx) => capture(tx, tenant.id, "job_e", 10_000, at));
+    await expect(
+      db.transaction().execute((tx) => capture(tx, tenant.id, "job_e", 10_000, at)),
+    ).rejects.toThrow(/unique/i);
+    expect((await repo.get(tenant.id))!).toMatchObject({ available: 30_000, held: 10_000 });
+    expect(await ledgerSums(db, tenant.id)).toEqual({ available: 30_000, held: 10_000 });
   });
 
   it("rejects a negative balance by CHECK even when the code is bypassed", async () => {
     const tenant = await repo.create("check", 1_000, NOW);
     await expect(
       t.db.kysely.updateTable("tenants").set({ available: -1 }).where("id", "=", tenant.id).execute(),
-    ).rejects.toThrow();
+    ).rejects.toThrow(/check constraint/i);
   });
 
   it("credits and refuses corrections below zero", async () => {

@@ -53,19 +53,19 @@ describe("prepared statements, on both dialects in one process", () => {
     expect(builds).toBe(DIALECTS.length);
   });
 
+  // On the tenants the test above made.
   it("runs inside a transaction, which a rollback undoes", async () => {
     const rename = prepared((db, p: { id: string; name: string }) =>
       db.updateTable("tenants").set({ name: p.name }).where("id", "=", p.id).returning("name"),
     );
     for (const t of dbs) {
       const db = t.db.kysely;
-      await db
-        .transaction()
-        .execute(async (tx) => {
+      await expect(
+        db.transaction().execute(async (tx) => {
           expect((await rename(tx, { id: "ten_1", name: "renamed" })).rows).toEqual([{ name: "renamed" }]);
           throw new Error("roll back");
-        })
-        .catch(() => undefined);
+        }),
+      ).rejects.toThrow("roll back");
       const row = await db.selectFrom("tenants").select("name").where("id", "=", "ten_1").executeTakeFirst();
       expect(row).toEqual({ name: "tenant 1" });
       // The same through transaction(), which tells the statements the dialect without asking it.

@@ -106,7 +106,6 @@ export async function startTestServer(
   };
 }
 
-/** A small valid PNG made with sharp, for edits. */
 /**
  * One server on the embedded default for the enclosing describe, with a tenant of `balance`: `ready` gets
  * the server and the tenant's key before the first test, and the server stops after the last. Use as
@@ -121,6 +120,7 @@ export function serverFixture(balance: string, ready: (f: { srv: TestServer; key
   afterAll(() => srv?.stop());
 }
 
+/** A small valid PNG made with sharp, for edits. */
 export async function samplePng(width = 64, height = 48, color = { r: 200, g: 80, b: 40 }): Promise<Buffer> {
   const sharp = (await import("sharp")).default;
   return sharp({ create: { width, height, channels: 3, background: color } })
@@ -128,7 +128,6 @@ export async function samplePng(width = 64, height = 48, color = { r: 200, g: 80
     .toBuffer();
 }
 
-/** A tenant's row, once checked against its ledger: the ledger's sums are its balance and its holds. */
 /** The statuses of a tenant's jobs, oldest first. */
 export async function jobStatuses(srv: TestServer, tenantId: string): Promise<string[]> {
   const rows = await srv.services.db.kysely
@@ -140,6 +139,7 @@ export async function jobStatuses(srv: TestServer, tenantId: string): Promise<st
   return rows.map((j) => j.status);
 }
 
+/** A tenant's row, once checked against its ledger: the ledger's sums are its balance and its holds. */
 export async function settledTenant(srv: TestServer, tenantId: string): Promise<Tenant> {
   const tenant = (await srv.services.tenants.get(tenantId))!;
   expect(await ledgerSums(srv.services.db.kysely, tenantId)).toEqual({
