@@ -67,6 +67,16 @@ describe("a failed database query off the request path is logged, and the proces
     });
     return { key: t.key, jobId: ((await res.json()) as { job_id: string }).job_id };
   };
+  /** Makes every read of a job fail as a dropped connection would (calling `onRead` first); gives the undo. */
+  const failJobReads = (onRead: () => void = () => undefined) => {
+    const jobs = srv!.services.jobs;
+    const get = jobs.get.bind(jobs);
+    jobs.get = () => {
+      onRead();
+      return Promise.reject(new Error("Connection terminated unexpectedly"));
+    };
+    return () => void (jobs.get = get);
+  };
   /** Node reports an unhandled rejection once the microtasks of its turn have run. */
   const settled = () => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 
@@ -76,9 +86,7 @@ describe("a failed database query off the request path is logged, and the proces
     const gated = new GatedEngine();
     srv = await start(gated);
     const t = await srv.tenant("1.00");
-    const jobs = srv.services.jobs;
-    const get = jobs.get.bind(jobs);
-    jobs.get = () => Promise.reject(new Error("Connection terminated unexpectedly"));
+    const restore = failJobReads();
     const res = await srv.api(
       t.key,
       "POST",
@@ -86,7 +94,7 @@ describe("a failed database query off the request path is logged, and the proces
       { prompt: "a red kite", width: 256, height: 256 },
       { prefer: "wait=20" },
     );
-    jobs.get = get;
+    restore();
     expect(res.status).toBe(202);
     const { job_id: jobId } = (await res.json()) as { job_id: string };
     expect(logged("could not read a job to wait for it")).toBe(true);
@@ -100,11 +108,9 @@ describe("a failed database query off the request path is logged, and the proces
     srv = await start(new GatedEngine());
     engine!.release();
     const t = await srv.tenant("1.00");
-    const jobs = srv.services.jobs;
-    const get = jobs.get.bind(jobs);
-    jobs.get = () => Promise.reject(new Error("Connection terminated unexpectedly"));
+    const restore = failJobReads();
     const res = await srv.api(t.key, "POST", "/v1/generate", { prompt: "a red kite", size: "256x256" });
-    jobs.get = get;
+    restore();
     expect(res.status).toBe(200);
     expect(logged("could not read a job to wait for it")).toBe(false);
   });
@@ -119,17 +125,12 @@ describe("a failed database query off the request path is logged, and the proces
     const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
     let text = (await reader.read()).value!;
 
-    const jobs = srv.services.jobs;
-    const get = jobs.get.bind(jobs);
     let polled!: () => void;
     const poll = new Promise<void>((resolve) => (polled = resolve));
-    jobs.get = () => {
-      polled();
-      return Promise.reject(new Error("Connection terminated unexpectedly"));
-    };
+    const restore = failJobReads(() => polled());
     await poll;
     await expect.poll(() => logged("could not poll a job for its stream")).toBe(true);
-    jobs.get = get;
+    restore();
     gated.release();
     for (;;) {
       const { done, value } = await reader.read();
