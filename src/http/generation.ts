@@ -312,8 +312,9 @@ export async function refundIfGone(
   gone: AbortSignal,
   outcomes: Outcome[],
 ): Promise<void> {
+  if (!gone.aborted) return;
   const unsent = outcomes.filter((o) => !o.job.store);
-  if (!gone.aborted || unsent.length === 0) return;
+  if (unsent.length === 0) return;
   // Each on its own: one that cannot be refunded (a database error) must not keep the others charged.
   const refunds = await Promise.allSettled(unsent.map((o) => s.jobs.refundUndelivered(o.job)));
   refunds.forEach((r, i) => {
