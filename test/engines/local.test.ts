@@ -2,7 +2,12 @@ import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { LocalEngine } from "../../src/engines/local/index.js";
 import { planEdit } from "../../src/engines/local/edit-plan.js";
-import { parsePrompt } from "../../src/engines/local/prompt.js";
+import { parsePrompt, type Subject } from "../../src/engines/local/prompt.js";
+import { buildPalette } from "../../src/engines/local/palette.js";
+import { createRng } from "../../src/engines/local/rng.js";
+import { Layer } from "../../src/engines/local/svg.js";
+import { lighthouse } from "../../src/engines/local/elements/buildings.js";
+import { renderLayers } from "../../src/engines/local/raster.js";
 import {
   EngineError,
   type EngineRequest,
@@ -175,6 +180,26 @@ describe("LocalEngine basics", () => {
   });
 });
 
+describe("renderLayers", () => {
+  it("scales the soft layer up from its own small size, so its edges come out soft", async () => {
+    // A 16 px background, black on the left and white on the right, under an empty foreground.
+    const bg =
+      `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 16 16">` +
+      `<rect width="8" height="16" fill="#000"/><rect x="8" width="8" height="16" fill="#fff"/></svg>`;
+    const fg = `<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256" viewBox="0 0 16 16"></svg>`;
+    const img = await renderLayers(bg, fg, 256, 256);
+    expect([img.width, img.height]).toEqual([256, 256]);
+    const row = 128 * 256 * 3;
+    let between = 0;
+    for (let x = 0; x < 256; x++) {
+      const v = img.data[row + x * 3] as number;
+      if (v > 10 && v < 245) between++;
+    }
+    // Drawn at 256 px, the edge would be a pixel or two; scaled up 16 times, it ramps over many.
+    expect(between).toBeGreaterThan(8);
+  });
+});
+
 describe("LocalEngine cancellation", () => {
   it("rejects at once when the signal is already aborted", async () => {
     const controller = new AbortController();
@@ -271,6 +296,63 @@ describe("prompt parsing", () => {
     expect(parsePrompt("a vintage sepia photo of a dog").style).toBe("vintage");
     expect(parsePrompt("an oil painting of a cat").style).toBe("oil");
     expect(parsePrompt("minimalist flat poster of hills").style).toBe("minimal");
+  });
+
+  it("reads a lighthouse's beam as night, choppy water as rough, and grey as a colour", () => {
+    const beam = parsePrompt("A solitary lighthouse beam sweeping across choppy black sea, cinematic");
+    expect(beam.time).toBe("night");
+    expect(beam.timeExplicit).toBe(false);
+    expect(beam.roughWater).toBe(true);
+    expect(beam.palette.bound.water).toBe("black");
+    // A time the prompt names wins over the inference; a lighthouse without its light is not night.
+    expect(parsePrompt("a lighthouse beacon at noon").time).toBe("day");
+    expect(parsePrompt("a lighthouse on a cliff").time).toBe("day");
+    expect(parsePrompt("a calm lake at dawn").roughWater).toBe(false);
+    expect(parsePrompt("waves under a grey sky").palette.bound.sky).toBe("grey");
+    expect(parsePrompt("a grayscale photo").palette.bound.sky).toBeUndefined();
+  });
+
+  it("draws a lighthouse's beam at night, inside the picture", async () => {
+    const mean = async (prompt: string) => {
+      const { data } = await rawPixels((await engine.generate(request({ prompt, seed: 3 }))).bytes);
+      let sum = 0;
+      for (const v of data) sum += v;
+      return sum / data.length;
+    };
+    // The beam makes the scene a night one: far darker than the same lighthouse by day.
+    expect(await mean("a lighthouse beam over the sea")).toBeLessThan(
+      (await mean("a lighthouse over the sea")) * 0.6,
+    );
+    // On either side of the picture the beam reaches across it, not off the nearer edge.
+    const spec = parsePrompt("a lighthouse at night");
+    const W = 1000;
+    for (const x of [100, 900]) {
+      const fg = new Layer("f", false);
+      const ctx = {
+        W,
+        H: 1000,
+        hy: 600,
+        spec,
+        pal: buildPalette(spec, createRng("beam")),
+        rng: createRng("beam"),
+        bg: new Layer("b", false),
+        fg,
+        flat: false,
+        light: { x: 500, y: 200 },
+        detail: 1,
+        reflect: [],
+        has: (s: Subject) => spec.subjects.has(s),
+      };
+      lighthouse(ctx, x, 700, 230);
+      const beam = [...fg.render(W, 1000, 100, 100).matchAll(/<path d="M([\d.-]+) [\d.-]+L([\d.-]+) /g)].at(
+        -1,
+      );
+      expect(beam?.[1]).toBe(String(x));
+      const far = Number(beam?.[2]);
+      expect(far).toBeGreaterThan(0);
+      expect(far).toBeLessThan(W);
+      expect(Math.abs(far - x)).toBeGreaterThan(400);
+    }
   });
 
   it("plans edits", () => {
@@ -373,6 +455,46 @@ describe("LocalEngine edits", () => {
       );
       expect([other.width, other.height]).toEqual([300, 200]);
     }
+  });
+
+  it("cuts the person out of their picture, leaving its sky, clouds and field behind", async () => {
+    // A small figure in a wide field under clouds: the figure alone goes into the other picture.
+    const subject = await source("A person standing in a field", 512, 512);
+    const background = await source("a sunset over the ocean", 512, 384);
+    const prompt = "Combine these two images: put the person from image 1 into the background of image 2";
+    const r = await engine.generate(
+      request({ prompt, images: [subject, background], width: 512, height: 384 }),
+    );
+    const out = await rawPixels(r.bytes);
+    const bg = await rawPixels(
+      await sharp(background.bytes).resize(512, 384, { fit: "cover" }).png().toBuffer(),
+    );
+    // Where the picture changed (the contact shadow aside): one upright figure in the middle.
+    let x0 = 512;
+    let x1 = -1;
+    let y0 = 384;
+    let y1 = -1;
+    let changed = 0;
+    for (let y = 0; y < 384; y++) {
+      for (let x = 0; x < 512; x++) {
+        const i = (y * 512 + x) * 3;
+        const d = [0, 1, 2].reduce(
+          (s, c) => s + Math.abs((out.data[i + c] as number) - (bg.data[i + c] as number)),
+          0,
+        );
+        if (d < 60) continue;
+        changed++;
+        x0 = Math.min(x0, x);
+        x1 = Math.max(x1, x);
+        y0 = Math.min(y0, y);
+        y1 = Math.max(y1, y);
+      }
+    }
+    expect(changed).toBeGreaterThan(512 * 384 * 0.01);
+    expect(x1 - x0).toBeLessThan(512 * 0.3);
+    expect(y1 - y0).toBeGreaterThan((x1 - x0) * 1.5);
+    expect((x0 + x1) / 2).toBeGreaterThan(512 * 0.35);
+    expect((x0 + x1) / 2).toBeLessThan(512 * 0.65);
   });
 
   it("refuses more than two source images", async () => {

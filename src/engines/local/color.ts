@@ -130,6 +130,8 @@ export const NAMED_COLORS: Record<string, string> = {
   peach: "#f6b38a",
   brown: "#8a5a36",
   silver: "#b8bec8",
+  grey: "#8a8f98",
+  gray: "#8a8f98",
   white: "#f4f4f0",
   black: "#15151a",
 };

@@ -1,5 +1,6 @@
 /** Reads a free-text prompt into the scene description the composer works from. */
 import { NAMED_COLORS } from "./color.js";
+import { readProduct, type ProductKind, type StudioColors, type Surface } from "./product-prompt.js";
 
 export const SUBJECTS = [
   "sky",
@@ -36,6 +37,18 @@ export const SUBJECTS = [
   "lighthouse",
   "person",
   "birds",
+  "fox",
+  "wolf",
+  "deer",
+  "horse",
+  "cow",
+  "rabbit",
+  "bear",
+  "sheep",
+  "camel",
+  "elephant",
+  "owl",
+  "penguin",
 ] as const;
 export type Subject = (typeof SUBJECTS)[number];
 
@@ -74,8 +87,16 @@ export interface SceneSpec {
   serene: boolean;
   /** Sea or ocean: an open horizon rather than a lake with far shores. */
   openWater: boolean;
+  /** Choppy, rough or crashing water: whitecaps on the waves even without a storm. */
+  roughWater: boolean;
   /** The normalized prompt text, for drawers that want a word the scene description does not carry. */
   prompt: string;
+  /** A product shot or still life: the object to stand on a studio set; null for a scene. */
+  product: ProductKind | null;
+  /** What the product stands on; null when there is no product. */
+  surface: Surface | null;
+  /** Colours bound to the product, its surface and the backdrop ("red sneakers", "black velvet"). */
+  studioColors: StudioColors;
 }
 
 const SUBJECT_PATTERNS: Record<Subject, RegExp> = {
@@ -118,6 +139,18 @@ const SUBJECT_PATTERNS: Record<Subject, RegExp> = {
   person:
     /\b(person|man|woman|girl|boy|people|child|kid|figure|hiker|traveller|traveler|wanderer|silhouette|couple|lady|knight|astronaut|explorer|someone)\b/,
   birds: /\b(birds?|seagulls?|gulls?|eagles?|flock)\b/,
+  fox: /\b(fox|foxes|vixens?)\b/,
+  wolf: /\b(wolf|wolves)\b/,
+  deer: /\b(deers?|stags?|doe|fawns?|reindeers?|caribou|elks?)\b/,
+  horse: /\b(horses?|pony|ponies|stallions?|mares?|foals?|mustangs?|unicorns?|steeds?)\b/,
+  cow: /\b(cows?|cattle|calf|calves|oxen)\b/,
+  rabbit: /\b(rabbits?|bunny|bunnies|hares?|jackrabbits?)\b/,
+  bear: /\b(bears?|grizzly|grizzlies)\b/,
+  sheep: /\b(sheep|lambs?|ewes?)\b/,
+  camel: /\b(camels?|dromedary|dromedaries)\b/,
+  elephant: /\b(elephants?)\b/,
+  owl: /\b(owls?|owlets?)\b/,
+  penguin: /\b(penguins?)\b/,
 };
 
 // Ordered so that the more specific phrase wins where two overlap ("golden hour" before "hour").
@@ -214,6 +247,8 @@ export function parsePrompt(prompt: string, negativePrompt = ""): SceneSpec {
     subjects.delete("beach");
   if (/\bwaterfall/.test(text)) subjects.add("water");
   if (subjects.has("sun") && /\bsun(set|rise)/.test(text) && !/\bsun\b/.test(text)) subjects.delete("sun");
+  // A flock of sheep is not a flock of birds.
+  if (subjects.has("sheep") && !/\b(birds?|seagulls?|gulls?|eagles?)\b/.test(text)) subjects.delete("birds");
 
   for (const subject of SUBJECTS) {
     if (negative.trim() && SUBJECT_PATTERNS[subject].test(negative)) subjects.delete(subject);
@@ -266,6 +301,12 @@ export function parsePrompt(prompt: string, negativePrompt = ""): SceneSpec {
     if (cyber || subjects.has("neon")) time = "night";
     else if (subjects.has("moon") || subjects.has("stars") || subjects.has("planet")) time = "night";
     else if (magical && (subjects.has("forest") || subjects.has("trees"))) time = "dusk";
+    // A lighthouse's beam or lamp is seen after dark.
+    else if (
+      subjects.has("lighthouse") &&
+      /\b(beams?|beacon|lamp|lantern|sweeping|guiding light)\b/.test(text)
+    )
+      time = "night";
     else if (subjects.has("storm")) time = "day";
     else time = "day";
   }
@@ -282,6 +323,11 @@ export function parsePrompt(prompt: string, negativePrompt = ""): SceneSpec {
     abstract: /\b(abstract|pattern|shapes|geometric|fractal|swirls?|waves of colou?r)\b/.test(text),
     serene: /\b(serene|calm|peaceful|tranquil|quiet|still|gentle)\b/.test(text),
     prompt: text,
+    ...readProduct(text, negative, subjects, (s, t) => SUBJECT_PATTERNS[s].test(t)),
     openWater: /\b(seas?|ocean|oceans|seascape|seaside|open water|horizon)\b/.test(text),
+    roughWater:
+      /\b(choppy|rough (seas?|waters?|waves?)|crashing|turbulent|raging|churning|whitecaps?|breakers|surf|swell)\b/.test(
+        text,
+      ),
   };
 }

@@ -34,8 +34,10 @@ import {
 import { streetScene } from "./elements/street.js";
 import { bridge, castle, house, lighthouse, skyline } from "./elements/buildings.js";
 import { cat, dog, person, robot } from "./elements/figures.js";
+import { ANIMAL_HEIGHT, ANIMALS, animalGroup, isAnimal, onSand } from "./elements/animals.js";
 import { car, flyingCar, sailboat } from "./elements/vehicles.js";
 import { fireflies, fogBand, lightRays, lightning, rain, snowfall } from "./elements/weather.js";
+import { composeStudio } from "./studio.js";
 
 export interface ComposedScene {
   /** Sky, glows, clouds and water: meant to be rasterized small and scaled up (soft). */
@@ -61,7 +63,7 @@ const LAND: Subject[] = [
   "bridge",
   "lighthouse",
 ];
-const HEROES = ["robot", "cat", "dog", "person", "car"] as const;
+const HEROES = ["robot", "cat", "dog", "person", "car", ...ANIMALS] as const;
 type Hero = (typeof HEROES)[number];
 
 /** pixels: the longer side of the raster the foreground will be drawn at (sets the level of detail). */
@@ -74,6 +76,8 @@ export function composeScene(spec: SceneSpec, rng: Rng, aspect: number, pixels: 
   const fg = new Layer("f", flat);
   const has = (s: Subject): boolean => spec.subjects.has(s);
 
+  // A product shot or still life stands on a studio set instead of in a landscape.
+  if (spec.product) return composeStudio(spec, rng, aspect, pixels);
   const recognized = spec.subjects.size > 0 || spec.timeExplicit || spec.magical;
   if (spec.abstract || (!recognized && rng.fork("kind").chance(0.35))) {
     abstractPiece(spec, rng.fork("abstract"), bg, fg, W, H);
@@ -358,7 +362,7 @@ export function composeScene(spec: SceneSpec, rng: Rng, aspect: number, pixels: 
   // --- Foreground ---
   const fgRng = rng.fork("foreground");
   const fctx2 = { ...ctx, rng: fgRng };
-  if (has("beach")) beach(fctx2);
+  const shore = has("beach") ? beach(fctx2) : null;
   const needsGround = heroes.some((h) => h !== "car") || garden || (has("house") && !wet) || has("trees");
   const lakeShore = wet && !has("beach") && !city && (needsGround || fgRng.chance(0.5));
   if (lakeShore) {
@@ -403,7 +407,8 @@ export function composeScene(spec: SceneSpec, rng: Rng, aspect: number, pixels: 
       const near = i === 0;
       cactus(
         fctx2,
-        W * (near ? fgRng.pick([0.2, 0.78]) : fgRng.range(0.1, 0.9)),
+        // Animals stand in the middle: a near cactus keeps to the edge, out of their way.
+        W * (near ? fgRng.pick(heroes.some(isAnimal) ? [0.05, 0.95] : [0.2, 0.78]) : fgRng.range(0.1, 0.9)),
         H * (near ? 0.95 : fgRng.range(0.75, 0.85)),
         near ? 320 : fgRng.range(90, 150),
       );
@@ -457,6 +462,10 @@ export function composeScene(spec: SceneSpec, rng: Rng, aspect: number, pixels: 
     if (p.hero === "person")
       person(hctx, p.x, base, (landMentioned && heroes.length === 1 ? 180 : 300) * scale);
     if (p.hero === "car") car(hctx, p.x, base, 300 * scale, heroRng.chance(0.5) ? 1 : -1);
+    if (isAnimal(p.hero)) {
+      const [x, y] = shore ? onSand(ctx, shore, p.x, base, placed.length === 1) : [p.x, base];
+      animalGroup(hctx, p.hero, x, y, ANIMAL_HEIGHT[p.hero] * scale, (W / placed.length) * 0.9);
+    }
   }
   if (has("flyingCars")) {
     const fr = rng.fork("flying");

@@ -370,22 +370,24 @@ export function lighthouse(ctx: Ctx, x: number, base: number, s: number): void {
   );
   if (pal.night || ctx.spec.time === "sunset") {
     const ly = base - s - s * 0.07;
+    // Swept toward the open side of the picture, not off its nearer edge; brightest at the lamp.
+    const dir = x < ctx.W / 2 ? 1 : -1;
     const beam = fg.linear(
       [
         [0, "#fff6cc", 0.55],
         [1, "#fff6cc", 0],
       ],
+      dir > 0 ? 0 : 1,
       0,
-      0,
-      1,
+      dir > 0 ? 1 : 0,
       0,
     );
     fg.add(
       pathTag(
         polygon([
           [x, ly - 4],
-          [x + s * 2.6, ly - s * 0.35],
-          [x + s * 2.6, ly + s * 0.25],
+          [x + dir * s * 2.6, ly - s * 0.35],
+          [x + dir * s * 2.6, ly + s * 0.25],
           [x, ly + 4],
         ]),
         `fill="${beam}"`,

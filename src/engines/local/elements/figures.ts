@@ -1,17 +1,16 @@
 /** Characters: a cute robot, a cat, a dog and a person, drawn as simple readable shapes. */
 import { darken, lighten, mix, NAMED_COLORS } from "../color.js";
 import { circle, ellipse, n, paint, pathTag, polygon, roundRect } from "../svg.js";
+import type { Subject } from "../prompt.js";
 import type { Ctx } from "./context.js";
 
-function boundColor(
-  ctx: Ctx,
-  subject: "robot" | "cat" | "dog" | "person" | "car" | "boat",
-): string | undefined {
+/** The colour the prompt gives the subject ("a white horse"), if any. */
+export function boundColor(ctx: Ctx, subject: Subject): string | undefined {
   const name = ctx.spec.palette.bound[subject];
   return name ? NAMED_COLORS[name] : undefined;
 }
 
-function groundShadow(ctx: Ctx, cx: number, base: number, w: number): void {
+export function groundShadow(ctx: Ctx, cx: number, base: number, w: number): void {
   ctx.fg.add(pathTag(ellipse(cx, base, w, w * 0.14), paint("#000000", ctx.pal.night ? 0.35 : 0.22)));
 }
 

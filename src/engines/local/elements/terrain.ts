@@ -298,7 +298,7 @@ export function water(
       `fill="none" stroke="${lighten(pal.skyLow, 0.2)}" stroke-opacity="0.2" stroke-width="1.6"`,
     ),
   );
-  if (ctx.has("storm")) {
+  if (ctx.has("storm") || ctx.spec.roughWater) {
     // Whitecaps: short bright crests scattered over a rough sea.
     let caps = "";
     for (let i = 0; i < 90; i++) {
@@ -356,8 +356,8 @@ export function field(ctx: Ctx, top: number, color: string, darkColor: string, b
   return pts;
 }
 
-/** A sandy beach in the corner of the frame, with wet sand and a foam line. */
-export function beach(ctx: Ctx): void {
+/** A sandy beach in the corner of the frame, with wet sand and a foam line; returns the shore's points. */
+export function beach(ctx: Ctx): Point[] {
   const { fg, rng, W, H, pal } = ctx;
   const fromLeft = ctx.light.x > W / 2;
   const y0 = H * rng.range(0.78, 0.86);
@@ -388,6 +388,19 @@ export function beach(ctx: Ctx): void {
   fg.add(
     `<path d="${foam}" fill="none" stroke="#ffffff" stroke-opacity="0.3" stroke-width="2" stroke-dasharray="40 18 70 24"/>`,
   );
+  return [a, mid, b];
+}
+
+/** The height of a shore line (points in any x order) at x, straight between its points. */
+export function shoreY(shore: Point[], x: number): number {
+  const pts = [...shore].sort((p, q) => p[0] - q[0]);
+  for (let i = 1; i < pts.length; i++) {
+    const [x0, y0] = pts[i - 1] as Point;
+    const [x1, y1] = pts[i] as Point;
+    if (x <= x1 || i === pts.length - 1)
+      return y0 + ((y1 - y0) * (Math.min(Math.max(x, x0), x1) - x0)) / (x1 - x0 || 1);
+  }
+  return (pts[0] as Point)[1];
 }
 
 /** Rocks and reeds along a shore line, so the near bank is not a bare strip. */
