@@ -407,8 +407,13 @@ export function composeScene(spec: SceneSpec, rng: Rng, aspect: number, pixels: 
       const near = i === 0;
       cactus(
         fctx2,
-        // Animals stand in the middle: a near cactus keeps to the edge, out of their way.
-        W * (near ? fgRng.pick(heroes.some(isAnimal) ? [0.05, 0.95] : [0.2, 0.78]) : fgRng.range(0.1, 0.9)),
+        // Animals stand in the middle: cacti keep to the edges, out of their way.
+        W *
+          (heroes.some(isAnimal)
+            ? fgRng.pick(near ? [0.05, 0.95] : [0.04, 0.12, 0.88, 0.96])
+            : near
+              ? fgRng.pick([0.2, 0.78])
+              : fgRng.range(0.1, 0.9)),
         H * (near ? 0.95 : fgRng.range(0.75, 0.85)),
         near ? 320 : fgRng.range(90, 150),
       );
@@ -454,18 +459,19 @@ export function composeScene(spec: SceneSpec, rng: Rng, aspect: number, pixels: 
   );
   for (const p of placed) {
     const hctx = { ...ctx, rng: heroRng };
-    const base = ground + heroRng.range(-10, 10);
+    const ground0 = ground + heroRng.range(-10, 10);
+    // On a beach, whoever stands stands on the sand, not in the sea.
+    const [x, base] =
+      shore && p.hero !== "car" ? onSand(ctx, shore, p.x, ground0, placed.length === 1) : [p.x, ground0];
     const scale = heroes.length === 1 ? 1 : 0.8;
-    if (p.hero === "robot") robot(hctx, p.x, base, 380 * scale);
-    if (p.hero === "cat") cat(hctx, p.x, base, 250 * scale);
-    if (p.hero === "dog") dog(hctx, p.x, base, 280 * scale);
+    if (p.hero === "robot") robot(hctx, x, base, 380 * scale);
+    if (p.hero === "cat") cat(hctx, x, base, 250 * scale);
+    if (p.hero === "dog") dog(hctx, x, base, 280 * scale);
     if (p.hero === "person")
-      person(hctx, p.x, base, (landMentioned && heroes.length === 1 ? 180 : 300) * scale);
-    if (p.hero === "car") car(hctx, p.x, base, 300 * scale, heroRng.chance(0.5) ? 1 : -1);
-    if (isAnimal(p.hero)) {
-      const [x, y] = shore ? onSand(ctx, shore, p.x, base, placed.length === 1) : [p.x, base];
-      animalGroup(hctx, p.hero, x, y, ANIMAL_HEIGHT[p.hero] * scale, (W / placed.length) * 0.9);
-    }
+      person(hctx, x, base, (landMentioned && heroes.length === 1 ? 180 : 300) * scale);
+    if (p.hero === "car") car(hctx, x, base, 300 * scale, heroRng.chance(0.5) ? 1 : -1);
+    if (isAnimal(p.hero))
+      animalGroup(hctx, p.hero, x, base, ANIMAL_HEIGHT[p.hero] * scale, (W / placed.length) * 0.9);
   }
   if (has("flyingCars")) {
     const fr = rng.fork("flying");
