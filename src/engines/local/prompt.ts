@@ -2,6 +2,23 @@
 import { NAMED_COLORS } from "./color.js";
 import { readProduct, type ProductKind, type StudioColors, type Surface } from "./product-prompt.js";
 
+/** The animals a prompt may name, each a subject (see elements/animals.ts for how they are drawn). */
+export const ANIMALS = [
+  "fox",
+  "wolf",
+  "deer",
+  "horse",
+  "cow",
+  "rabbit",
+  "bear",
+  "sheep",
+  "camel",
+  "elephant",
+  "owl",
+  "penguin",
+] as const;
+export type Animal = (typeof ANIMALS)[number];
+
 export const SUBJECTS = [
   "sky",
   "sun",
@@ -37,18 +54,7 @@ export const SUBJECTS = [
   "lighthouse",
   "person",
   "birds",
-  "fox",
-  "wolf",
-  "deer",
-  "horse",
-  "cow",
-  "rabbit",
-  "bear",
-  "sheep",
-  "camel",
-  "elephant",
-  "owl",
-  "penguin",
+  ...ANIMALS,
 ] as const;
 export type Subject = (typeof SUBJECTS)[number];
 

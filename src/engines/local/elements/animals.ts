@@ -4,27 +4,13 @@
  * with a transform that scales it to its height and mirrors it to face left.
  */
 import { darken, lighten, luminance, mix } from "../color.js";
-import type { Subject } from "../prompt.js";
+import { ANIMALS, type Animal } from "../prompt.js";
 import { n, n2, pathTag, type Point } from "../svg.js";
 import { lightSide, type Ctx } from "./context.js";
 import { boundColor, groundShadow } from "./figures.js";
 import { shoreY } from "./terrain.js";
 
-export const ANIMALS = [
-  "fox",
-  "wolf",
-  "deer",
-  "horse",
-  "cow",
-  "rabbit",
-  "bear",
-  "sheep",
-  "camel",
-  "elephant",
-  "owl",
-  "penguin",
-] as const satisfies readonly Subject[];
-export type Animal = (typeof ANIMALS)[number];
+export { ANIMALS, type Animal };
 
 export const isAnimal = (s: string): s is Animal => (ANIMALS as readonly string[]).includes(s);
 
