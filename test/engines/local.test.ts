@@ -361,6 +361,8 @@ describe("prompt parsing", () => {
     expect(planEdit("black and white", 1).gray).toBe(true);
     expect(planEdit("add a rainbow", 1).overlays).toContain("rainbow");
     expect(planEdit("add the moon", 1).overlays).toContain("moon");
+    expect(planEdit("add a fox and two sheep", 1).overlays).toEqual(expect.arrayContaining(["fox", "sheep"]));
+    expect(planEdit("make the fox look older", 1).overlays).toEqual([]);
     expect(planEdit("turn the house red", 1).overlays).toEqual([]);
     expect(planEdit("do something nice", 1).fallback).toBe(true);
     const combine = planEdit(
@@ -428,6 +430,27 @@ describe("LocalEngine edits", () => {
       green += data[i + 1] as number;
     }
     expect(red).toBeGreaterThan(green);
+  });
+
+  it("adds an animal the prompt names, beside the picture's own middle", async () => {
+    const img = await source("green hills");
+    const r = await engine.generate(request({ prompt: "add a red fox", images: [img] }));
+    const { data, width, height } = await rawPixels(r.bytes);
+    // Fox-orange in the lower part of the picture, none of it in the middle column.
+    let fox = 0;
+    let middle = 0;
+    for (let y = Math.floor(height * 0.5); y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const i = (y * width + x) * 3;
+        const [r0, g0, b0] = [data[i] as number, data[i + 1] as number, data[i + 2] as number];
+        if (r0 > 150 && g0 > 50 && g0 < 130 && b0 < 80) {
+          fox++;
+          if (Math.abs(x - width / 2) < width * 0.08) middle++;
+        }
+      }
+    }
+    expect(fox).toBeGreaterThan(200);
+    expect(middle).toBe(0);
   });
 
   it("combines two images", async () => {

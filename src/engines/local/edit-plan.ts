@@ -1,6 +1,6 @@
 /** Reads an edit instruction ("make it winter", "add a rainbow", "put the cat from image 1 into image 2"). */
 import { NAMED_COLORS } from "./color.js";
-import { parsePrompt, type Style, type Subject } from "./prompt.js";
+import { ANIMALS, parsePrompt, type Animal, type Style, type Subject } from "./prompt.js";
 
 export type Season = "winter" | "autumn" | "spring" | "summer";
 export type Atmosphere = "night" | "sunset" | "rain" | "storm" | "fog";
@@ -25,7 +25,8 @@ export type Overlay =
   | "boat"
   | "car"
   | "house"
-  | "castle";
+  | "castle"
+  | Animal;
 
 export interface CombinePlan {
   mode: "subject" | "blend" | "side";
@@ -121,6 +122,7 @@ const OVERLAY_FROM_SUBJECT: Partial<Record<Subject, Overlay>> = {
   car: "car",
   house: "house",
   castle: "castle",
+  ...Object.fromEntries(ANIMALS.map((a) => [a, a])),
 };
 
 export function planEdit(prompt: string, imageCount: number): EditPlan {
@@ -223,8 +225,9 @@ export function planEdit(prompt: string, imageCount: number): EditPlan {
     // With two images, the nouns describe what to take from them, not what to draw.
     plan.overlays = plan.overlays.filter(
       (o) =>
-        !["cat", "dog", "robot", "person", "car", "boat", "house", "castle", "tree"].includes(o) ||
-        /\badd\b/.test(text),
+        !["cat", "dog", "robot", "person", "car", "boat", "house", "castle", "tree", ...ANIMALS].includes(
+          o,
+        ) || /\badd\b/.test(text),
     );
   }
 

@@ -3,12 +3,13 @@ import type { Ctx } from "./elements/context.js";
 import { broadleaf, flowers, pines } from "./elements/flora.js";
 import { castle, house } from "./elements/buildings.js";
 import { cat, dog, person, robot } from "./elements/figures.js";
+import { ANIMAL_HEIGHT, animalGroup } from "./elements/animals.js";
 import { birds, cloudField, moon, rainbow, stars, sun, sunGlow } from "./elements/sky.js";
 import { car, sailboat } from "./elements/vehicles.js";
 import { fireflies, fogBand, lightning, rain, snowfall } from "./elements/weather.js";
 import type { Overlay } from "./edit-plan.js";
 import { buildPalette } from "./palette.js";
-import { parsePrompt } from "./prompt.js";
+import { ANIMALS, parsePrompt } from "./prompt.js";
 import { blendOver, renderRgba, type RawImage } from "./raster.js";
 import type { Rng } from "./rng.js";
 import { ellipse, Layer, pathTag, rect } from "./svg.js";
@@ -47,9 +48,13 @@ export async function drawOverlays(
   };
   const want = new Set(overlays);
   const side = rng.chance(0.5) ? 1 : -1;
-  // Figures stand in the lower third, away from the centre where the photo's own subject usually is.
+  // Figures stand in the lower third, away from the centre where the photo's own subject usually is, on
+  // one side and then the other, so that two of them do not stand in each other.
   let slot = 0;
-  const spot = (): number => W * (0.5 + side * (0.25 + 0.12 * slot++));
+  const spot = (): number => {
+    const k = slot++;
+    return W * (0.5 + (k % 2 === 0 ? side : -side) * (0.27 + 0.1 * Math.floor(k / 2)));
+  };
 
   if (want.has("sun")) {
     sunGlow({ ...ctx, hy: H }, light.x, light.y, 0.7);
@@ -78,6 +83,9 @@ export async function drawOverlays(
   if (want.has("person")) person(ctx, spot(), H * 0.97, 420);
   if (want.has("dog")) dog(ctx, spot(), H * 0.97, 300);
   if (want.has("cat")) cat(ctx, spot(), H * 0.97, 270);
+  for (const animal of ANIMALS) {
+    if (want.has(animal)) animalGroup(ctx, animal, spot(), H * 0.97, ANIMAL_HEIGHT[animal] * 1.1, W * 0.3);
+  }
   if (want.has("flowers")) flowers(ctx, H * 0.82, 70, null);
   if (want.has("snow")) {
     // Snow lying along the bottom edge as well as falling.
