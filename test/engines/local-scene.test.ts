@@ -1,5 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
-import { parsePrompt } from "../../src/engines/local/prompt.js";
+import { ANIMALS, parsePrompt } from "../../src/engines/local/prompt.js";
+import { planEdit } from "../../src/engines/local/edit-plan.js";
+import { drawOverlays } from "../../src/engines/local/overlay.js";
+import { animalGroup } from "../../src/engines/local/elements/animals.js";
 import { createRng } from "../../src/engines/local/rng.js";
 import { composeScene } from "../../src/engines/local/scene.js";
 import { beach, shoreY } from "../../src/engines/local/elements/terrain.js";
@@ -10,6 +13,10 @@ import type { Point } from "../../src/engines/local/svg.js";
 vi.mock("../../src/engines/local/elements/terrain.js", async (importOriginal) => {
   const original = await importOriginal<typeof import("../../src/engines/local/elements/terrain.js")>();
   return { ...original, beach: vi.fn(original.beach) };
+});
+vi.mock("../../src/engines/local/elements/animals.js", async (importOriginal) => {
+  const original = await importOriginal<typeof import("../../src/engines/local/elements/animals.js")>();
+  return { ...original, animalGroup: vi.fn(original.animalGroup) };
 });
 vi.mock("../../src/engines/local/elements/figures.js", async (importOriginal) => {
   const original = await importOriginal<typeof import("../../src/engines/local/elements/figures.js")>();
@@ -42,5 +49,27 @@ describe("scene composition", () => {
       }
     }
     expect(checked).toBe(8 + 16);
+  });
+});
+
+describe("edit overlays", () => {
+  it("keeps every figure it adds inside the picture, however many the prompt names", async () => {
+    const prompt = `add ${ANIMALS.map((a) => `a ${a}`).join(", ")}, a cat and a dog`;
+    const plan = planEdit(prompt, 1);
+    expect(plan.overlays).toEqual(expect.arrayContaining([...ANIMALS]));
+    const img = { data: Buffer.alloc(300 * 200 * 3, 128), width: 300, height: 200 };
+    vi.mocked(animalGroup).mockClear();
+    vi.mocked(dog).mockClear();
+    await drawOverlays(img, plan.overlays, prompt, createRng("overlays"));
+    const W = (1000 * 300) / 200;
+    const xs = [
+      ...vi.mocked(animalGroup).mock.calls.map((c) => c[2]),
+      ...vi.mocked(dog).mock.calls.map((c) => c[1]),
+    ];
+    expect(xs).toHaveLength(ANIMALS.length + 1);
+    for (const x of xs) {
+      expect(x).toBeGreaterThan(W * 0.05);
+      expect(x).toBeLessThan(W * 0.95);
+    }
   });
 });

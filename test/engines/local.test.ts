@@ -8,6 +8,7 @@ import { createRng } from "../../src/engines/local/rng.js";
 import { Layer } from "../../src/engines/local/svg.js";
 import { lighthouse } from "../../src/engines/local/elements/buildings.js";
 import { renderLayers } from "../../src/engines/local/raster.js";
+import { backdropKey, subjectRegion, surroundKey } from "../../src/engines/local/combine.js";
 import {
   EngineError,
   type EngineRequest,
@@ -144,6 +145,18 @@ describe("LocalEngine basics", () => {
     const { data, width, height } = await rawPixels(r.bytes);
     expect([width, height]).toEqual([320, 240]);
     expect(stdDev(data)).toBeGreaterThan(8);
+  });
+
+  it("reads words that name an object's own properties as words, not as colours", async () => {
+    // A colour lookup on a prompt's words once found Object's constructor for "constructor" and threw.
+    for (const prompt of [
+      "a wristwatch with a constructor strap",
+      "a toString valueOf sky over hasOwnProperty hills",
+      "a __proto__ leather watch on marble",
+    ]) {
+      const r = await engine.generate(request({ prompt }));
+      expect(r.bytes.length).toBeGreaterThan(1000);
+    }
   });
 
   it("renders black-and-white prompts in grey", async () => {
@@ -518,6 +531,27 @@ describe("LocalEngine edits", () => {
     expect(y1 - y0).toBeGreaterThan((x1 - x0) * 1.5);
     expect((x0 + x1) / 2).toBeGreaterThan(512 * 0.35);
     expect((x0 + x1) / 2).toBeLessThan(512 * 0.65);
+  });
+
+  it("takes a figure standing low in its picture as the subject, never a sun over the horizon", async () => {
+    const cutOf = async (prompt: string, seed: number) => {
+      const r = await engine.generate(request({ prompt, seed, width: 512, height: 512 }));
+      const img = await rawPixels(r.bytes);
+      return subjectRegion(img, await surroundKey(img, 0.6), await backdropKey(img, 0.6));
+    };
+    // A small figure in a field: a narrow, upright box low in the frame.
+    const person = await cutOf("A person standing in a field", 5);
+    expect(person).not.toBeNull();
+    expect(person!.h).toBeGreaterThan(person!.w * 1.4);
+    expect((person!.y + person!.h) / 512).toBeGreaterThan(0.8);
+    // A dark figure against a sunset, which the colour key cannot see: not the sun and its glow instead.
+    for (const [prompt, seed] of [
+      ["a person standing on a beach at sunset", 3],
+      ["a person on a hill at sunset", 1],
+    ] as const) {
+      const cut = await cutOf(prompt, seed);
+      if (cut) expect((cut.y + cut.h) / 512).toBeGreaterThanOrEqual(0.7);
+    }
   });
 
   it("refuses more than two source images", async () => {

@@ -117,7 +117,7 @@ const REGION_GRID = 96;
  * region stands out, or when the key keeps most of the picture (a subject that fills the frame): then the
  * whole image is the subject.
  */
-async function subjectRegion(img: RawImage, key: Buffer, rowKey: Buffer): Promise<SubjectCut | null> {
+export async function subjectRegion(img: RawImage, key: Buffer, rowKey: Buffer): Promise<SubjectCut | null> {
   const { width: w, height: h } = img;
   const cell = Math.max(1, Math.ceil(Math.max(w, h) / REGION_GRID));
   const gw = Math.ceil(w / cell);
@@ -137,8 +137,8 @@ async function subjectRegion(img: RawImage, key: Buffer, rowKey: Buffer): Promis
       on[gy * gw + gx] = kept * 4 >= count ? 1 : 0;
     }
   }
-  // A row of cells with nothing kept above or below it is a line (a ridge, a horizon the key caught), not
-  // part of a figure: a figure's thinnest parts, its limbs, stand upright.
+  // A cell with nothing kept above or below it belongs to a line (a ridge, a horizon the key caught), not
+  // to a figure, whose thinnest parts, its legs, stand upright; a thin level tail or arm goes with it.
   const hairline = on.map((v, c) => (v && !on[c - gw] && !on[c + gw] ? 1 : 0));
   hairline.forEach((v, c) => {
     if (v) on[c] = 0;
@@ -187,18 +187,25 @@ async function subjectRegion(img: RawImage, key: Buffer, rowKey: Buffer): Promis
     const central = Math.max(0, 1 - ((mx - 0.5) / 0.5) ** 2);
     const band = r.x0 === 0 && r.x1 === gw - 1 ? 0.15 : 1;
     // Figures stand taller than they are wide, or about as wide; streaks of sky and ridges do not.
-    const wide = r.x1 - r.x0 + 1 > 3 * (r.y1 - r.y0 + 1) ? 0.3 : 1;
+    const bw = r.x1 - r.x0 + 1;
+    const bh = r.y1 - r.y0 + 1;
+    const shape = bw > 3 * bh ? 0.3 : bh >= 1.3 * bw ? 1.5 : 1;
     const skyward = r.y0 === 0 || my < 0.35 ? 0.2 : 1;
-    r.score = r.cells * central * my * my * band * wide * skyward;
+    // And they stand on the ground: the lower a region reaches, the likelier it is one (a sun low over
+    // the sea is as central and larger, but it hangs at the horizon).
+    const low = ((r.y1 + 1) / gh) ** 4;
+    r.score = r.cells * central * low * band * shape * skyward;
     regions.push(r);
   }
   const best = regions.reduce<(typeof regions)[number] | undefined>(
     (a, r) => (!a || r.score > a.score ? r : a),
     undefined,
   );
-  // Nothing but a sun or a cloud stands out: there is no subject to take.
+  // Nothing but a sun, a glow or a cloud stands out: there is no subject to take. A subject stands in the
+  // lower part of its picture; what the key keeps only higher up is sky (a dark figure against a sunset
+  // is the colour of the dark ground at the frame's edges, and the key does not see it).
   if (!best || best.cells < gw * gh * 0.004 || best.score <= 0 || best.y0 === 0) return null;
-  if ((best.y0 + best.y1 + 1) / 2 / gh < 0.35) return null;
+  if ((best.y0 + best.y1 + 1) / 2 / gh < 0.35 || (best.y1 + 1) / gh < 0.7) return null;
   const keptCells = on.reduce((n, v) => n + v, 0);
   if (keptCells > gw * gh * 0.7) return null;
   // Other regions within the best one's box, a little enlarged, are parts of the same subject (a head keyed
@@ -215,7 +222,7 @@ async function subjectRegion(img: RawImage, key: Buffer, rowKey: Buffer): Promis
       r.y1 >= best.y0 - padUp &&
       r.y0 <= best.y1 + padY
     ) {
-      if (r === best || r.score > 0) keep.add(id);
+      if (r.score > 0) keep.add(id);
     }
   });
   let grid: Uint8Array = new Uint8Array(gw * gh);
@@ -288,7 +295,7 @@ async function subjectInto(
 ): Promise<RawImage> {
   const [bg, whole] = await Promise.all([
     loadCover(bgSrc, W, H),
-    // Analysed at up to the output's size: a cut from it is scaled up at most as far as the figure needs.
+    // Analysed at the output's size or 1024 px, whichever is less (a smaller source is scaled up to it).
     loadInside(subjectSrc, Math.min(W, 1024), Math.min(H, 1024)),
   ]);
   // A finer key than the whole-image fallback's: the region found bounds it, so speckle elsewhere is no matter.
@@ -397,7 +404,7 @@ function keyDistance(r: number, g: number, b: number, rr: number, rg: number, rb
  * colours along the image's top and sides (sky, sea, fields, walls: whatever reaches the frame), and kept
  * otherwise. Not the bottom edge: a standing figure or a portrait's shoulders are cut by it. 255 keeps.
  */
-async function surroundKey(img: RawImage, blur: number): Promise<Buffer> {
+export async function surroundKey(img: RawImage, blur: number): Promise<Buffer> {
   const { width: w, height: h, data } = img;
   const edge = Math.max(1, Math.round(Math.min(w, h) * 0.02));
   const colors: number[] = [];
@@ -463,7 +470,7 @@ async function surroundKey(img: RawImage, blur: number): Promise<Buffer> {
  * gradient counts as backdrop) fade out. Blurred (by `blur`, a sigma in pixels), so it has no speckle;
  * 255 keeps, 0 drops.
  */
-async function backdropKey(
+export async function backdropKey(
   img: RawImage,
   blur = Math.max(0.8, Math.min(img.width, img.height) / 150),
 ): Promise<Buffer> {

@@ -53,7 +53,8 @@ export async function drawOverlays(
   let slot = 0;
   const spot = (): number => {
     const k = slot++;
-    return W * (0.5 + (k % 2 === 0 ? side : -side) * (0.27 + 0.1 * Math.floor(k / 2)));
+    // Three spots a side, nearest the middle first, then round again: a long list stays in the picture.
+    return W * (0.5 + (k % 2 === 0 ? side : -side) * (0.25 + 0.08 * (Math.floor(k / 2) % 3)));
   };
 
   if (want.has("sun")) {

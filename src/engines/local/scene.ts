@@ -1,7 +1,7 @@
 /** Composes a parsed prompt into two SVG layers: a soft background and a sharp foreground. */
 import { lighten, mix } from "./color.js";
 import { buildPalette, type Palette } from "./palette.js";
-import type { SceneSpec, Subject } from "./prompt.js";
+import { ANIMALS, type SceneSpec, type Subject } from "./prompt.js";
 import type { Rng } from "./rng.js";
 import { circle, ellipse, Layer, paint, pathTag, rect, smoothLine, type Point } from "./svg.js";
 import type { Ctx } from "./elements/context.js";
@@ -34,7 +34,7 @@ import {
 import { streetScene } from "./elements/street.js";
 import { bridge, castle, house, lighthouse, skyline } from "./elements/buildings.js";
 import { cat, dog, person, robot } from "./elements/figures.js";
-import { ANIMAL_HEIGHT, ANIMALS, animalGroup, isAnimal, onSand } from "./elements/animals.js";
+import { ANIMAL_HEIGHT, animalGroup, isAnimal, onSand } from "./elements/animals.js";
 import { car, flyingCar, sailboat } from "./elements/vehicles.js";
 import { fireflies, fogBand, lightRays, lightning, rain, snowfall } from "./elements/weather.js";
 import { composeStudio } from "./studio.js";

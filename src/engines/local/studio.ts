@@ -164,7 +164,7 @@ export function composeStudio(spec: SceneSpec, rng: Rng, aspect: number, pixels:
   const pal = buildPalette(spec, rng.fork("palette"));
   const bg = new Layer("b", flat);
   const fg = new Layer("f", flat);
-  const kind = (spec.product ?? "box") as ProductKind;
+  const kind: ProductKind = spec.product ?? "box";
   const surface = spec.surface ?? "sweep";
   const set = rng.fork("set");
   // The object keeps its own colours: warm or cool words grade the light and the set, not the product.

@@ -678,8 +678,10 @@ export function onSand(ctx: Ctx, shore: Point[], x: number, base: number, alone:
   return [sx, Math.min(H * 0.98, Math.max(base, shoreY(shore, sx) + 40))];
 }
 
-/** One animal, its ground shadow and all. */
-/** member: the animal's place in its herd (0 for the first or only one), for the odd variation. */
+/**
+ * One animal, its ground shadow and all. member: its place in its herd (0 for the first or only one), for
+ * the odd variation.
+ */
 export function drawAnimal(
   ctx: Ctx,
   animal: Animal,
