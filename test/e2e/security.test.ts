@@ -92,6 +92,18 @@ describe("security over HTTP", () => {
     expect((await fetch(`${srv.url}/v1/images/${genA.token}`)).status).toBe(401);
   });
 
+  it("a signed URL works with another tenant's key sent along, as a client sends its key everywhere", async () => {
+    const signed = genA.image.signed_url;
+    const withB = await fetch(signed, { headers: { authorization: `Bearer ${b.key}` } });
+    expect(withB.status).toBe(200);
+    expect(Buffer.from(await withB.arrayBuffer())).toEqual(Buffer.from(genA.image.b64_json, "base64"));
+    // The key is still counted (the rate headers are its), and without the signature it is still 404.
+    expect(withB.headers.get("x-ratelimit-limit")).not.toBeNull();
+    const forged = new URL(signed);
+    forged.searchParams.set("signature", "A".repeat(forged.searchParams.get("signature")!.length));
+    expect((await fetch(forged, { headers: { authorization: `Bearer ${b.key}` } })).status).toBe(404);
+  });
+
   it("keeps no readable image on disk", async () => {
     const stored = files(path.join(srv.dataDir, "blobs"));
     expect(stored.length).toBeGreaterThan(0);

@@ -14,16 +14,28 @@ export function imageRoutes(app: FastifyInstance, s: Services): void {
     async (req, reply) => {
       const { token } = req.params;
       const q = req.query;
-      let access;
+      const signed =
+        typeof q.signature === "string" && typeof q.expires === "string"
+          ? { expires: q.expires, signature: q.signature }
+          : null;
+      let row;
       if (req.auth) {
-        requireScope(req.auth, "read");
-        access = { tenantId: req.auth.tenantId };
-      } else if (typeof q.signature === "string" && typeof q.expires === "string") {
-        access = { expires: q.expires, signature: q.signature };
+        try {
+          requireScope(req.auth, "read");
+          row = await s.images.find(token, { tenantId: req.auth.tenantId });
+        } catch (err) {
+          // A signed link works for whoever holds it. A key sent with it that is not the owner's (or may
+          // not read), as a client sends its key to every URL of its server, does not take that away.
+          const refused =
+            err instanceof ApiError && (err.code === "not_found" || err.code === "access_denied");
+          if (!signed || !refused) throw err;
+          row = await s.images.find(token, signed);
+        }
+      } else if (signed) {
+        row = await s.images.find(token, signed);
       } else {
         throw new ApiError("unauthorized", "Send your API key, or use a signed link");
       }
-      const row = await s.images.find(token, access);
       // The image's caching headers go only on the image (or its 304): an error after this point (the
       // bytes gone, a failed decryption) must not be cached under the image's ETag.
       const cacheable = () =>
