@@ -1,4 +1,5 @@
 import { statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { defaultEngineSetup, loadEngineSetup, type EngineSetup } from "./configfile.js";
 
@@ -36,7 +37,12 @@ const EnvSchema = z.object({
       message: "must be a directory (this path is a file)",
     })
     .default("./data"),
-  ZEKRON_ADMIN_TOKEN: z.string().min(16, { message: "must be at least 16 characters" }).optional(),
+  ZEKRON_ADMIN_TOKEN: z
+    .string()
+    .min(16, { message: "must be at least 16 characters" })
+    // It is sent as `Authorization: Bearer <token>`, which ends at the first space.
+    .refine((v) => !/\s/.test(v), { message: "must not contain spaces or other whitespace" })
+    .optional(),
   ZEKRON_MASTER_KEY: z
     .string()
     .refine((v) => decodeMasterKey(v) !== null, {
@@ -52,8 +58,11 @@ const EnvSchema = z.object({
   REDIS_URL: url(["redis:", "rediss:"]).optional(),
   ZEKRON_BLOB_URL: z
     .string()
-    .refine((v) => v.startsWith("file://") || v.startsWith("/") || v.startsWith("."), {
-      message: "only a filesystem path (or file:// URL) is supported in this version; s3:// is not yet",
+    .transform((v, ctx) => {
+      const dir = blobDirOf(v);
+      if (typeof dir === "string") return dir;
+      ctx.addIssue({ code: "custom", message: dir.error });
+      return z.NEVER;
     })
     .optional(),
   ZEKRON_CONFIG: z.string().min(1).optional(),
@@ -83,6 +92,8 @@ export interface Config {
   databaseUrl?: string;
   redisUrl?: string;
   blobDir: string;
+  /** The setting that chose blobDir, for a message about it. */
+  blobDirSetting: "ZEKRON_BLOB_URL" | "ZEKRON_DATA_DIR";
   webhookAllowPrivate: boolean;
   imageTtlSeconds: number;
   maxPromptLength: number;
@@ -104,6 +115,29 @@ export class ConfigError extends Error {
     super(lines.join("\n"));
     this.name = "ConfigError";
   }
+}
+
+/**
+ * The directory a ZEKRON_BLOB_URL names: a path (absolute, or relative to the working directory) or a
+ * `file:` URL of this machine (`file:///srv/blobs`); anything else is an error to report.
+ */
+function blobDirOf(v: string): string | { error: string } {
+  if (/^s3:\/\//i.test(v)) return { error: "s3:// is not supported in this version; use a directory" };
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(v)) return v;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return { error: "must be a directory path or a file:// URL" };
+  }
+  if (u.protocol !== "file:") return { error: "must be a directory path or a file:// URL" };
+  if (u.host !== "" && u.host !== "localhost") {
+    return {
+      error: `a file:// URL names a path on this machine: file:///${u.host}${u.pathname} (three slashes), not host "${u.host}"`,
+    };
+  }
+  if (u.search || u.hash) return { error: "a file:// URL must not have a query or a fragment" };
+  return fileURLToPath(u);
 }
 
 export function decodeMasterKey(v: string): Buffer | null {
@@ -149,11 +183,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: e.ZEKRON_PUBLIC_URL,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
-    blobDir: blob
-      ? blob.startsWith("file://")
-        ? new URL(blob).pathname
-        : blob
-      : `${e.ZEKRON_DATA_DIR}/blobs`,
+    blobDir: blob ?? `${e.ZEKRON_DATA_DIR}/blobs`,
+    blobDirSetting: blob ? "ZEKRON_BLOB_URL" : "ZEKRON_DATA_DIR",
     webhookAllowPrivate: e.ZEKRON_WEBHOOK_ALLOW_PRIVATE,
     imageTtlSeconds: e.ZEKRON_IMAGE_TTL_SECONDS,
     maxPromptLength: e.ZEKRON_MAX_PROMPT_LENGTH,

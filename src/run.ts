@@ -54,6 +54,12 @@ export async function runServer(): Promise<void> {
 }
 
 export function startFailed(err: unknown): never {
+  // A setting found bad only when used (a directory that cannot be made, a database that refuses the
+  // URL's role, another master key): its one line, and the exit code of a bad setting.
+  if (err instanceof ConfigError) {
+    process.stderr.write(err.lines.join("\n") + "\n");
+    process.exit(2);
+  }
   process.stderr.write(`Zekron failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 }

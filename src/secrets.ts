@@ -11,6 +11,11 @@ export interface Secrets {
   keyPepper: Buffer;
   /** Derived from the master key: signs expiring image URLs. */
   urlSigningKey: Buffer;
+  /**
+   * Derived from the master key, one way: kept in the database, so that a start with another master key
+   * (which would make every API key and stored image unusable) is noticed.
+   */
+  masterKeyCheck: string;
   /** True when the admin token was generated on this start (so it is worth printing). */
   generatedAdminToken: boolean;
 }
@@ -49,6 +54,7 @@ export function loadSecrets(config: Config): Secrets {
     masterKey,
     keyPepper: derive(masterKey, "zekron api key pepper"),
     urlSigningKey: derive(masterKey, "zekron image url signing"),
+    masterKeyCheck: derive(masterKey, "zekron master key check").toString("base64url"),
     generatedAdminToken,
   };
 }

@@ -1,5 +1,8 @@
 import pino, { type DestinationStream, type Logger } from "pino";
-import type { Config } from "./config.js";
+import { accessSync, constants as fsConstants } from "node:fs";
+import path from "node:path";
+import { ConfigError, type Config } from "./config.js";
+import { makeDirSync } from "./dirs.js";
 import { loadSecrets, type Secrets } from "./secrets.js";
 import { claimPostgres, openDatabase, migrate, type Db } from "./db/connect.js";
 import { systemClock, type Clock } from "./clock.js";
@@ -70,10 +73,49 @@ export function createLogger(config: Config, destination?: DestinationStream): L
   );
 }
 
+/**
+ * Stops a start whose master key is not the one the database's API keys and images were made with: they
+ * would all be refused or unreadable, with the server up and saying it is ready. The first start (and the
+ * first after an upgrade to a version that checks) records the key's check value.
+ */
+async function checkMasterKey(db: Db, check: string, dataDir: string): Promise<void> {
+  const row = await db.kysely
+    .selectFrom("settings")
+    .select("value")
+    .where("name", "=", "master_key_check")
+    .executeTakeFirst();
+  if (!row) {
+    await db.kysely
+      .insertInto("settings")
+      .values({ name: "master_key_check", value: check })
+      .onConflict((oc) => oc.column("name").doNothing())
+      .execute();
+    return;
+  }
+  if (row.value !== check) {
+    throw new ConfigError([
+      "Invalid setting ZEKRON_MASTER_KEY: the database's API keys and images were made with another master " +
+        `key; set it to that key (when it was not set, it was kept in ${path.join(dataDir, "secrets.json")})`,
+    ]);
+  }
+}
+
+/** Makes a directory the server needs, or stops the start naming the setting that chose it. */
+function ensureDir(setting: string, dir: string): void {
+  try {
+    makeDirSync(dir);
+    accessSync(dir, fsConstants.W_OK | fsConstants.X_OK);
+  } catch (err) {
+    throw new ConfigError([`Invalid setting ${setting}: cannot use ${dir}: ${(err as Error).message}`]);
+  }
+}
+
 /** Builds every service once, choosing each technology from configuration in this one place. */
 export async function createServices(config: Config, opts: ServiceOptions = {}): Promise<Services> {
   const log = opts.log ?? createLogger(config);
   const clock = opts.clock ?? systemClock;
+  ensureDir("ZEKRON_DATA_DIR", config.dataDir);
+  ensureDir(config.blobDirSetting, config.blobDir);
   const secrets = loadSecrets(config);
   const claim =
     config.databaseUrl === undefined
@@ -92,6 +134,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   };
   try {
     await migrate(db);
+    await checkMasterKey(db, secrets.masterKeyCheck, config.dataDir);
   } catch (err) {
     // Let go of the database (and the lock on it) before reporting the failure.
     await closeDb().catch(() => undefined);

@@ -1,3 +1,4 @@
+import { ConfigError } from "../config.js";
 import { makeDirSync } from "../dirs.js";
 import path from "node:path";
 import SQLite from "better-sqlite3";
@@ -95,6 +96,13 @@ export function openDatabase(opts: {
   };
 }
 
+/** A database URL fit for a message: its password replaced. */
+function withoutPassword(databaseUrl: string): string {
+  const u = new URL(databaseUrl);
+  if (u.password) u.password = "***";
+  return u.toString();
+}
+
 /** The advisory lock's key: "zekr" and 1, two int4s, so that other applications' keys are unlikely to meet it. */
 const PG_LOCK = [0x7a656b72, 1] as const;
 /** How long a start waits for the lock (a restart that overlaps its predecessor's shutdown), as on SQLite. */
@@ -114,7 +122,13 @@ export async function claimPostgres(
   // A dropped connection (a server restart) loses the lock; the process goes on, as it would on SQLite
   // had its file been taken away, and says so.
   client.on("error", onError);
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new ConfigError([
+      `Invalid setting DATABASE_URL: cannot connect to ${withoutPassword(databaseUrl)}: ${(err as Error).message}`,
+    ]);
+  }
   try {
     const until = performance.now() + PG_LOCK_WAIT_MS;
     for (;;) {

@@ -197,6 +197,17 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable("api_keys").addColumn("replaced_by", "text").execute();
       },
     },
+    "0004_settings": {
+      async up(db: Kysely<unknown>) {
+        // Facts about the deployment itself, by name: first the check value of the master key its keys
+        // and images were made with, so that a start with another key stops instead of locking them out.
+        await db.schema
+          .createTable("settings")
+          .addColumn("name", "text", (c) => c.primaryKey())
+          .addColumn("value", "text", (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

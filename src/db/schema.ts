@@ -149,7 +149,13 @@ export interface WebhookDeliveriesTable {
   delivered_at: string | null;
 }
 
+export interface SettingsTable {
+  name: string;
+  value: string;
+}
+
 export interface Database {
+  settings: SettingsTable;
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   ledger: LedgerTable;

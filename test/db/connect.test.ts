@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { rmSync } from "node:fs";
 import { DIALECTS, createPgDatabase, tenantRepoFixture, tempDir, type TestDb } from "../helpers/db.js";
@@ -137,13 +138,16 @@ describe("the embedded database", () => {
 describe("a PostgreSQL database", () => {
   it("serves one process at a time: a second start on it stops with a clear error, and starts once the first has gone", async () => {
     const pgdb = await createPgDatabase();
-    const dirs = [tempDir(), tempDir(), tempDir()];
-    const config = (dataDir: string) =>
+    const dirs = [tempDir(), tempDir(), tempDir(), tempDir()];
+    // Processes on one database share its master key (each data dir would otherwise make its own).
+    const masterKey = randomBytes(32).toString("base64");
+    const config = (dataDir: string, key = masterKey) =>
       loadConfig({
         LOG_LEVEL: "silent",
         ZEKRON_DATA_DIR: dataDir,
         ZEKRON_DEMO_TENANT: "false",
         DATABASE_URL: pgdb.url,
+        ZEKRON_MASTER_KEY: key,
       });
     try {
       const first = await createServices(config(dirs[0]!));
@@ -154,6 +158,13 @@ describe("a PostgreSQL database", () => {
       await first.close();
       const again = await createServices(config(dirs[2]!));
       await again.close();
+      // Another master key would leave every key and image of this database unusable: the start stops.
+      await expect(createServices(config(dirs[3]!, randomBytes(32).toString("base64")))).rejects.toThrow(
+        /^Invalid setting ZEKRON_MASTER_KEY: the database's API keys and images were made/,
+      );
+      // And it let go of the database: the right key starts.
+      const third = await createServices(config(dirs[2]!));
+      await third.close();
     } finally {
       await pgdb.drop();
       for (const d of dirs) rmSync(d, { recursive: true, force: true });

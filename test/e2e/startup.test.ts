@@ -3,7 +3,10 @@ import { describe, expect, it } from "vitest";
 import { spawn, spawnSync, execFileSync } from "node:child_process";
 import { createServer } from "node:net";
 import path from "node:path";
+import { randomBytes } from "node:crypto";
 import { tempDir } from "../helpers/db.js";
+import { loadConfig } from "../../src/config.js";
+import { createServices } from "../../src/services.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const MAIN = path.join(ROOT, "src/main.ts");
@@ -18,10 +21,10 @@ function freePort(): Promise<number> {
 }
 
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "warn", ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "warn" };
   delete env.DATABASE_URL;
   delete env.ZEKRON_ADMIN_TOKEN;
-  return env;
+  return { ...env, ...extra };
 }
 
 describe("the process", () => {
@@ -45,10 +48,67 @@ describe("the process", () => {
         encoding: "utf8",
         timeout: 20_000,
       });
-      expect(r.status).toBe(1);
-      expect(r.stderr.trim()).toMatch(/^Zekron failed to start: ENOENT: .*'\/proc\/zekron-data'$/);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim()).toMatch(
+        /^Invalid setting ZEKRON_DATA_DIR: cannot use \/proc\/zekron-data: ENOENT: .*'\/proc\/zekron-data'$/,
+      );
     },
   );
+
+  it("stops with one line naming the setting that is wrong only in use: blob dir, database, master key", async () => {
+    const start = (extra: Record<string, string>) =>
+      spawnSync(process.execPath, ["--import", "tsx", MAIN], {
+        cwd: ROOT,
+        env: childEnv({ PORT: "0", ZEKRON_DATA_DIR: tempDir(), ...extra }),
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+    const cases: [Record<string, string>, RegExp][] = [
+      [
+        { ZEKRON_BLOB_URL: "file://relative/x" },
+        /^Invalid setting ZEKRON_BLOB_URL: a file:\/\/ URL names a path on this machine: file:\/\/\/relative\/x \(three slashes\), not host "relative"$/,
+      ],
+      [
+        { ZEKRON_ADMIN_TOKEN: "correct horse battery staple" },
+        /^Invalid setting ZEKRON_ADMIN_TOKEN: must not contain spaces/,
+      ],
+      [
+        { DATABASE_URL: "postgres://nosuchuser:hunter2@127.0.0.1:5432/test" },
+        /^Invalid setting DATABASE_URL: cannot connect to postgres:\/\/nosuchuser:\*\*\*@127\.0\.0\.1:5432\/test: .*nosuchuser/,
+      ],
+    ];
+    if (existsSync("/proc/self"))
+      cases.push([
+        { ZEKRON_BLOB_URL: "file:///proc/zekron-blobs" },
+        /^Invalid setting ZEKRON_BLOB_URL: cannot use \/proc\/zekron-blobs: /,
+      ]);
+    for (const [extra, line] of cases) {
+      const r = start(extra);
+      expect(r.stderr.trim()).toMatch(line);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).not.toContain("hunter2");
+      expect(r.status).toBe(2);
+    }
+
+    // A data dir whose keys and images were made with one master key, started with another.
+    const dataDir = tempDir();
+    const first = await createServices(loadConfig({ ZEKRON_DATA_DIR: dataDir, ZEKRON_DEMO_TENANT: "false" }));
+    await first.close();
+    const r = spawnSync(process.execPath, ["--import", "tsx", MAIN], {
+      cwd: ROOT,
+      env: childEnv({
+        PORT: "0",
+        ZEKRON_DATA_DIR: dataDir,
+        ZEKRON_MASTER_KEY: randomBytes(32).toString("base64"),
+      }),
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(r.stderr.trim()).toMatch(
+      /^Invalid setting ZEKRON_MASTER_KEY: the database's API keys and images were made with another master key; set it to that key \(when it was not set, it was kept in .*secrets\.json\)$/,
+    );
+    expect(r.status).toBe(2);
+  });
 
   it("on a first start prints the admin token, the demo key and a curl line that works; stops cleanly on SIGTERM", async () => {
     const port = await freePort();
