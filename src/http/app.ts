@@ -13,7 +13,8 @@ import type { Services } from "../services.js";
 import { ApiError, errorBody, errorReference, openaiErrorBody, type ErrorCode } from "../errors.js";
 import type { KeyScope } from "../domain/apikeys.js";
 import { presentedKey, requireScope, type AuthContext } from "./auth.js";
-import { andThen, settle, type MaybePromise } from "../maybe.js";
+import { hasValidChecksum } from "../domain/apikeys.js";
+import { andThen, isPending, settle, type MaybePromise } from "../maybe.js";
 import { registerOpenApi } from "./openapi.js";
 import { RequestLogger } from "./request-log.js";
 import { whenClosed } from "./closed.js";
@@ -142,7 +143,12 @@ export function buildApp(s: Services): FastifyInstance {
     const route = req.routeOptions;
     if (route.url !== undefined && parametric.has(route.url)) {
       const path = pathOf(req);
-      if (staticRoutes.get(path)?.has(req.method) === false) throw methodNotAllowed(req, reply, path);
+      if (staticRoutes.get(path)?.has(req.method) === false) {
+        const wrong = methodNotAllowed(req, reply, path);
+        return andThen(countIfKeyed(req, reply), () => {
+          throw wrong;
+        });
+      }
     }
     const cfg = route.config;
     if (cfg.auth === "admin") return s.admin.check(presentedKey(req));
@@ -153,28 +159,50 @@ export function buildApp(s: Services): FastifyInstance {
     ) {
       return; // a signed link: checked by the route
     }
-    if (cfg.auth !== "key" && cfg.auth !== "image") return;
-    return andThen(s.keys.authenticate(presentedKey(req)), (auth) => {
-      req.auth = auth;
-      const limit = auth.tenant.rate_limit_per_minute ?? s.config.rateLimitPerMinute;
-      const now = s.clock.now();
-      return andThen(s.limiter.hit(`rate:${auth.keyId}`, limit, RATE_WINDOW_MS, now), (rate) => {
-        reply.header("X-RateLimit-Limit", rate.limit);
-        reply.header("X-RateLimit-Remaining", rate.remaining);
-        reply.header("X-RateLimit-Reset", Math.ceil(rate.resetAt / 1000));
-        if (!rate.allowed) {
-          const wait = String(Math.max(1, Math.ceil((rate.resetAt - s.clock.now()) / 1000)));
-          throw new ApiError(
-            "rate_limit_exceeded",
-            `Rate limit of ${rate.limit} requests per minute exceeded`,
-            {
-              headers: { "Retry-After": wait },
-            },
-          );
-        }
+    if (cfg.auth !== "key" && cfg.auth !== "image") return countIfKeyed(req, reply);
+    return andThen(s.keys.authenticate(presentedKey(req)), (auth) =>
+      andThen(countRequest(req, reply, auth), () => {
         if (cfg.scope) requireScope(auth, cfg.scope);
         if (cfg.generation) return holdGenerationSlot(reply, auth);
-      });
+      }),
+    );
+  };
+  /**
+   * A request to a route that needs no key (health, docs, and the answer to a path with no route or a
+   * wrong method, a 404 or 405) made with a valid one is still that key's: counted, and answered with its
+   * limits. A key that is not valid changes nothing here; the answer stays the route's own.
+   */
+  const countIfKeyed = (req: FastifyRequest, reply: FastifyReply): MaybePromise<void> => {
+    const key = presentedKey(req);
+    if (key === undefined || !hasValidChecksum(key)) return;
+    let auth: MaybePromise<AuthContext | null>;
+    try {
+      auth = s.keys.authenticate(key);
+    } catch {
+      return;
+    }
+    if (isPending(auth)) auth = auth.catch(() => null);
+    return andThen(auth, (known) => (known ? countRequest(req, reply, known) : undefined));
+  };
+  /** The key's request counted against its rate limit, whose state every answer to it carries. */
+  const countRequest = (req: FastifyRequest, reply: FastifyReply, auth: AuthContext): MaybePromise<void> => {
+    req.auth = auth;
+    const limit = auth.tenant.rate_limit_per_minute ?? s.config.rateLimitPerMinute;
+    const now = s.clock.now();
+    return andThen(s.limiter.hit(`rate:${auth.keyId}`, limit, RATE_WINDOW_MS, now), (rate) => {
+      reply.header("X-RateLimit-Limit", rate.limit);
+      reply.header("X-RateLimit-Remaining", rate.remaining);
+      reply.header("X-RateLimit-Reset", Math.ceil(rate.resetAt / 1000));
+      if (!rate.allowed) {
+        const wait = String(Math.max(1, Math.ceil((rate.resetAt - s.clock.now()) / 1000)));
+        throw new ApiError(
+          "rate_limit_exceeded",
+          `Rate limit of ${rate.limit} requests per minute exceeded`,
+          {
+            headers: { "Retry-After": wait },
+          },
+        );
+      }
     });
   };
   const holdGenerationSlot = (reply: FastifyReply, auth: AuthContext): MaybePromise<void> => {
@@ -221,9 +249,12 @@ export function buildApp(s: Services): FastifyInstance {
   };
 
   // A request without a route still has its body parsed before the not-found handler runs: whatever went
-  // wrong with that body, the answer is that the route does not exist.
+  // wrong with that body, the answer is that the route does not exist. All but the key's rate limit,
+  // which applies to every request the key makes (see countIfKeyed).
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) =>
-    req.is404 ? notFound(req, reply) : sendError(s, req, reply, toApiError(err, req)),
+    req.is404 && !(err instanceof ApiError && err.code === "rate_limit_exceeded")
+      ? notFound(req, reply)
+      : sendError(s, req, reply, toApiError(err, req)),
   );
 
   app.setNotFoundHandler(notFound);

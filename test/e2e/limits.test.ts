@@ -31,6 +31,40 @@ describe("limits", () => {
     expect(await code(over)).toEqual({ status: 429, code: "rate_limit_exceeded" });
   });
 
+  it("counts and answers with the key's limits on every route it is sent to: 404, 405, health, errors", async () => {
+    srv = await startTestServer();
+    const t = await srv.tenant("1.00", { rate_limit_per_minute: 6 });
+    const asked: [string, string, number][] = [
+      ["GET", "/nope", 404],
+      ["POST", "/v1/balance", 405],
+      ["GET", "/v1/images/generations", 405],
+      ["GET", "/healthz", 200],
+      ["POST", "/v1/generate", 400],
+    ];
+    for (const [i, [method, path, status]] of asked.entries()) {
+      const r = await srv.api(t.key, method, path, method === "POST" ? {} : undefined);
+      expect([path, r.status]).toEqual([path, status]);
+      expect(r.headers.get("x-ratelimit-limit")).toBe("6");
+      expect(r.headers.get("x-ratelimit-remaining")).toBe(String(5 - i));
+      await r.arrayBuffer();
+    }
+    // The sixth is the last; past it, even a path with no route is refused for the key's rate.
+    expect((await srv.api(t.key, "GET", "/v1/balance")).status).toBe(200);
+    expect(await code(await srv.api(t.key, "GET", "/nope"))).toEqual({
+      status: 429,
+      code: "rate_limit_exceeded",
+    });
+    // Without a key, or with one that is not valid, there is no key to count: the route's own answer.
+    const anonymous = await fetch(`${srv.url}/nope`);
+    expect(anonymous.status).toBe(404);
+    expect(anonymous.headers.get("x-ratelimit-limit")).toBeNull();
+    const badKey = await fetch(`${srv.url}/nope`, {
+      headers: { authorization: "Bearer zk_live_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" },
+    });
+    expect(badKey.status).toBe(404);
+    expect(badKey.headers.get("x-ratelimit-limit")).toBeNull();
+  });
+
   it("concurrency limit per key, and quota_exceeded for the daily allowance", async () => {
     const engine = new GatedEngine();
     srv = await startTestServer({ engine });
