@@ -108,3 +108,24 @@ export function openaiErrorBody(err: ApiError) {
     },
   };
 }
+
+/** API keys (`zk_live_...`, `zk_test_...`) and admin tokens (`zka_...`) where a client put them by mistake. */
+const SECRET_LIKE = /\b(zk_(?:live|test)_|zka_)[A-Za-z0-9_-]{8,}/g;
+
+/**
+ * Text from a request fit for a log line: a key or token in it (a path such as `/v1/zk_live_...`, a key
+ * pasted as a model name) shows only its prefix, and it is cut to `max` characters, so that a client's
+ * 3 MB value does not become a 3 MB line.
+ */
+export function loggable(text: string, max = 512): string {
+  const redacted = text.replace(SECRET_LIKE, "$1[redacted]");
+  return redacted.length <= max
+    ? redacted
+    : `${redacted.slice(0, max)}... (${redacted.length - max} more characters)`;
+}
+
+/** A client's value quoted in an error message, cut to `max` characters. */
+export function quoted(value: unknown, max = 64): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length <= max ? text : `${text.slice(0, max)}...`;
+}

@@ -10,7 +10,7 @@ import FindMyWay, { type HTTPMethod } from "find-my-way";
 import { randomBytes } from "node:crypto";
 import secureJsonParse from "secure-json-parse";
 import type { Services } from "../services.js";
-import { ApiError, errorBody, errorReference, openaiErrorBody, type ErrorCode } from "../errors.js";
+import { ApiError, errorBody, errorReference, loggable, openaiErrorBody, type ErrorCode } from "../errors.js";
 import type { KeyScope } from "../domain/apikeys.js";
 import { presentedKey, requireScope, type AuthContext } from "./auth.js";
 import { hasValidChecksum } from "../domain/apikeys.js";
@@ -276,7 +276,8 @@ const SECRET_PARAM = /signature|key|token|secret/i;
 function loggedUrl(req: FastifyRequest): string {
   const at = req.url.indexOf("?");
   const query = req.query as Record<string, unknown> | null;
-  if (at < 0 || !query || !Object.keys(query).some((k) => SECRET_PARAM.test(k))) return req.url;
+  if (at < 0 || !query || !Object.keys(query).some((k) => SECRET_PARAM.test(k)))
+    return loggable(req.url, 2048);
   const pairs: string[] = [];
   for (const [k, v] of Object.entries(query)) {
     for (const one of [v].flat()) {
@@ -285,7 +286,7 @@ function loggedUrl(req: FastifyRequest): string {
       );
     }
   }
-  return `${req.url.slice(0, at)}?${pairs.join("&")}`;
+  return loggable(`${req.url.slice(0, at)}?${pairs.join("&")}`, 2048);
 }
 
 const FRAMEWORK_CODES: Partial<Record<number, ErrorCode>> = {
@@ -328,7 +329,7 @@ function toApiError(err: FastifyError | ApiError, req: FastifyRequest): ApiError
 export function sendError(s: Services, req: FastifyRequest, reply: FastifyReply, err: ApiError) {
   const reference = errorReference(err.code, s.clock.now());
   const level = err.status >= 500 ? "error" : "info";
-  req.log[level]({ code: err.code, reference, status: err.status }, err.message);
+  req.log[level]({ code: err.code, reference, status: err.status }, loggable(err.message));
   for (const [k, v] of Object.entries(err.extra.headers ?? {})) reply.header(k, v);
   const body =
     req.routeOptions.config.errorShape === "openai" ? openaiErrorBody(err) : errorBody(err, reference);

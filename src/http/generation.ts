@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Services } from "../services.js";
 import type { AuthContext } from "./auth.js";
 import { whenClosed } from "./closed.js";
-import { ApiError } from "../errors.js";
+import { ApiError, quoted } from "../errors.js";
 import { DEFAULT_MODEL, DEFAULT_SIZE, priceOf, type ModelInfo } from "../domain/catalog.js";
 import { acceptImage, decodeBase64 } from "../domain/uploads.js";
 import type { Idempotency, SubmitInput, Submitted, Outcome } from "../domain/jobs.js";
@@ -52,7 +52,7 @@ function listedSize(s: Services, size: unknown, model: ModelInfo): [number, numb
   if (typeof wanted !== "string" || !sizes.includes(wanted)) {
     throw new ApiError(
       "invalid_size",
-      `Size ${JSON.stringify(wanted)} is not available for ${model.id}; use one of ${sizes.join(", ")}`,
+      `Size ${quoted(wanted)} is not available for ${model.id}; use one of ${sizes.join(", ")}`,
     );
   }
   return wanted.split("x").map(Number) as [number, number];
@@ -97,7 +97,7 @@ export async function validateGeneration(
 
   const modelName = f.model ?? DEFAULT_MODEL;
   const model = typeof modelName === "string" ? s.catalog.find(modelName) : undefined;
-  if (!model) throw new ApiError("invalid_model", `Unknown model ${JSON.stringify(modelName)}`);
+  if (!model) throw new ApiError("invalid_model", `Unknown model ${quoted(modelName)}`);
 
   const [width, height] =
     f.width !== undefined || f.height !== undefined ? freeSize(f, model) : listedSize(s, f.size, model);

@@ -115,4 +115,36 @@ describe("logs", () => {
     }
     expect(lines.join("\n")).not.toContain(key);
   });
+
+  it("never writes a key put in the path or a body value, nor a client's value of any length", async () => {
+    const inPath = await srv.api(key, "GET", `/v1/generate/${key}`, undefined, { "x-request-id": "p-1" });
+    expect(inPath.status).toBe(404);
+    // A key pasted as the model, and a 3 KB value as the size.
+    const asModel = await srv.api(
+      key,
+      "POST",
+      "/v1/generate",
+      { prompt: "x", model: key },
+      { "x-request-id": "p-2" },
+    );
+    expect(asModel.status).toBe(400);
+    const huge = "A".repeat(3000);
+    const asSize = await srv.api(
+      key,
+      "POST",
+      "/v1/generate",
+      { prompt: "x", size: huge },
+      { "x-request-id": "p-3" },
+    );
+    expect(asSize.status).toBe(400);
+    const body = (await asSize.json()) as { error: { message: string } };
+    expect(body.error.message.length).toBeLessThan(300);
+    const mine = [...linesOf("p-1"), ...linesOf("p-2"), ...linesOf("p-3")];
+    expect(mine.length).toBeGreaterThanOrEqual(6);
+    const text = JSON.stringify(mine);
+    expect(text).not.toContain(key);
+    expect(text).toContain("zk_live_[redacted]");
+    expect(text).not.toContain("A".repeat(600));
+    expect(lines.join("\n")).not.toContain(key);
+  });
 });

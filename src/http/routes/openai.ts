@@ -9,7 +9,7 @@ import {
   type SubmitInput,
   type Submitted,
 } from "../../domain/jobs.js";
-import { ApiError, type ErrorCode } from "../../errors.js";
+import { ApiError, quoted, type ErrorCode } from "../../errors.js";
 import { formatMoney } from "../../domain/money.js";
 import { MAX_IMAGE_BYTES } from "../../domain/uploads.js";
 import {
@@ -105,7 +105,7 @@ function modelOf(s: Services, v: unknown): string | undefined {
   }
   throw new ApiError(
     "invalid_model",
-    `The model ${JSON.stringify(v)} does not exist here; GET /v1/models lists the models`,
+    `The model ${quoted(v)} does not exist here; GET /v1/models lists the models`,
     { param: "model" },
   );
 }
