@@ -29,6 +29,12 @@ declare module "fastify" {
     generation?: boolean;
     /** `openai`: errors go out in OpenAI's envelope (the OpenAI-compatible routes); ours otherwise. */
     errorShape?: "openai";
+    /**
+     * For a route whose pattern matches more paths than it serves (`/api/v1/:action` serves only
+     * `{model}:image-preview`): the others are paths with no route, 404 (or 405 if another method has
+     * them), before any key is asked for, and no method is offered for them in a 405's Allow.
+     */
+    serves?: (path: string) => boolean;
   }
   interface FastifyRequest {
     auth?: AuthContext;
@@ -94,13 +100,19 @@ export function buildApp(s: Services): FastifyInstance {
     const isStatic = !/[:*]/.test(r.url);
     if (!isStatic) parametric.add(r.url);
     for (const m of [r.method].flat()) {
-      routes.on(m as HTTPMethod, r.url, () => undefined);
+      routes.on(m as HTTPMethod, r.url, () => undefined, { serves: r.config?.serves });
       if (isStatic) staticRoutes.set(r.url, (staticRoutes.get(r.url) ?? new Set()).add(m));
     }
   });
+  /** Whether a route of the method serves the path (not only matches its pattern). */
+  const routed = (method: HTTPMethod, path: string): boolean => {
+    const found = routes.find(method, path);
+    const serves = (found?.store as { serves?: (path: string) => boolean } | undefined)?.serves;
+    return found !== null && (serves === undefined || serves(path));
+  };
   const allowedOn = (path: string): string[] => {
     const exact = staticRoutes.get(path);
-    return METHODS.filter((m) => (exact ? exact.has(m) : routes.find(m, path) !== null));
+    return METHODS.filter((m) => (exact ? exact.has(m) : routed(m, path)));
   };
   const methodNotAllowed = (
     req: FastifyRequest,
@@ -151,6 +163,12 @@ export function buildApp(s: Services): FastifyInstance {
       }
     }
     const cfg = route.config;
+    if (cfg.serves && !cfg.serves(pathOf(req))) {
+      const wrong = noRoute(req, reply, pathOf(req));
+      return andThen(countIfKeyed(req, reply), () => {
+        throw wrong;
+      });
+    }
     if (cfg.auth === "admin") return s.admin.check(presentedKey(req));
     if (
       cfg.auth === "image" &&
@@ -240,13 +258,15 @@ export function buildApp(s: Services): FastifyInstance {
     done();
   });
 
-  const notFound = (req: FastifyRequest, reply: FastifyReply) => {
-    const path = pathOf(req);
+  /** The error for a path no route of the request's method serves: 405 when another method's does. */
+  const noRoute = (req: FastifyRequest, reply: FastifyReply, path: string): ApiError => {
     // Under its own method the path has a route that found nothing (a missing file under /docs/static/*).
-    const allowed = routes.find(req.method as HTTPMethod, path) !== null ? [] : allowedOn(path);
-    if (allowed.length > 0) return sendError(s, req, reply, methodNotAllowed(req, reply, path, allowed));
-    return sendError(s, req, reply, new ApiError("not_found", `No route ${req.method} ${path}`));
+    const allowed = routed(req.method as HTTPMethod, path) ? [] : allowedOn(path);
+    if (allowed.length > 0) return methodNotAllowed(req, reply, path, allowed);
+    return new ApiError("not_found", `No route ${req.method} ${path}`);
   };
+  const notFound = (req: FastifyRequest, reply: FastifyReply) =>
+    sendError(s, req, reply, noRoute(req, reply, pathOf(req)));
 
   // A request without a route still has its body parsed before the not-found handler runs: whatever went
   // wrong with that body, the answer is that the route does not exist. All but the key's rate limit,

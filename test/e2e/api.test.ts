@@ -213,6 +213,30 @@ describe("Zekron v1 routes over HTTP (embedded default)", () => {
       404,
       "not_found",
     );
+    // Paths the route's pattern matches but it does not serve are paths with no route, under any method
+    // and with or without a key, and nothing is charged for them.
+    const before = (await (await srv.api(key, "GET", "/v1/balance")).json()) as { data: { balance: string } };
+    for (const [method, path] of [
+      ["POST", "/api/v1/zekron-image-1:image-preview:image-preview"],
+      ["POST", "/api/v1/anything"],
+      ["GET", "/api/v1/anything"],
+    ] as const) {
+      await expectError(
+        await srv.api(key, method, path, method === "POST" ? { prompt: "x" } : undefined),
+        404,
+        "not_found",
+      );
+      const anonymous = await fetch(`${srv.url}${path}`, {
+        method,
+        body: method === "POST" ? "{}" : undefined,
+      });
+      expect([path, anonymous.status]).toEqual([path, 404]);
+    }
+    const wrongMethod = await srv.api(key, "GET", "/api/v1/zekron-image-1:image-preview");
+    expect(wrongMethod.headers.get("allow")).toBe("POST");
+    await expectError(wrongMethod, 405, "method_not_allowed");
+    const after = (await (await srv.api(key, "GET", "/v1/balance")).json()) as { data: { balance: string } };
+    expect(after.data.balance).toBe(before.data.balance);
   });
 
   it("reports balance and history consistently", async () => {

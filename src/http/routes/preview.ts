@@ -15,14 +15,30 @@ import { previewOps } from "../schemas/preview.js";
 
 const SUFFIX = ":image-preview";
 
+/**
+ * The paths the preview route serves: `/api/v1/{model}:image-preview`, the model a name without a colon
+ * (so `{model}:image-preview:image-preview` is no route, not the model `{model}:image-preview`).
+ */
+function isPreviewPath(path: string): boolean {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return false;
+  }
+  return /^\/api\/v1\/[^/:]+:image-preview$/.test(decoded);
+}
+
 /** POST /api/v1/{model}:image-preview (seed 001). */
 export function previewRoutes(app: FastifyInstance, s: Services): void {
   app.post<{ Params: { action: string } }>(
     "/api/v1/:action",
-    { schema: routeSchema(previewOps.preview), config: { auth: "key", scope: "generate", generation: true } },
+    {
+      schema: routeSchema(previewOps.preview),
+      config: { auth: "key", scope: "generate", generation: true, serves: isPreviewPath },
+    },
     async (req, reply) => {
       const action = req.params.action;
-      if (!action.endsWith(SUFFIX)) throw new ApiError("not_found", `No route POST /api/v1/${action}`);
       const body = asObject(req.body);
       const options = (body.options ?? {}) as Record<string, unknown>;
       if (typeof options !== "object" || Array.isArray(options)) {
