@@ -116,6 +116,38 @@ describe("logs", () => {
     expect(lines.join("\n")).not.toContain(key);
   });
 
+  it("answers a failure nobody foresaw with 500 internal_error, its detail in the log only", async () => {
+    const tenants = srv.services.tenants;
+    const original = tenants.balance.bind(tenants);
+    tenants.balance = () => {
+      throw new Error("boom: the detail of a bug");
+    };
+    let res: Response;
+    try {
+      res = await srv.api(key, "GET", "/v1/balance", undefined, { "x-request-id": "boom-1" });
+    } finally {
+      tenants.balance = original;
+    }
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    const body = JSON.parse(text) as {
+      success: boolean;
+      error: { code: string; message: string; reference: string };
+    };
+    expect(body.success).toBe(false);
+    expect(body.error.code).toBe("internal_error");
+    expect(body.error.reference).toMatch(/^INTERNAL_ERROR_/);
+    expect(text).not.toContain("boom");
+    // The log has what happened, tied to the request and to the reference the client was given.
+    const mine = linesOf("boom-1");
+    const unhandled = mine.find((l) => l.msg === "unhandled error") as
+      { err?: { message: string } } | undefined;
+    expect(unhandled?.err?.message).toBe("boom: the detail of a bug");
+    expect(mine.some((l) => l.reference === body.error.reference && l.level === 50)).toBe(true);
+    // And the server goes on.
+    expect((await srv.api(key, "GET", "/v1/balance")).status).toBe(200);
+  });
+
   it("never writes a key put in the path or a body value, nor a client's value of any length", async () => {
     const inPath = await srv.api(key, "GET", `/v1/generate/${key}`, undefined, { "x-request-id": "p-1" });
     expect(inPath.status).toBe(404);
