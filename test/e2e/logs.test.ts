@@ -152,22 +152,11 @@ describe("logs", () => {
     const inPath = await srv.api(key, "GET", `/v1/generate/${key}`, undefined, { "x-request-id": "p-1" });
     expect(inPath.status).toBe(404);
     // A key pasted as the model, and a 3 KB value as the size.
-    const asModel = await srv.api(
-      key,
-      "POST",
-      "/v1/generate",
-      { prompt: "x", model: key },
-      { "x-request-id": "p-2" },
-    );
-    expect(asModel.status).toBe(400);
+    const generate = (body: object, reqId: string) =>
+      srv.api(key, "POST", "/v1/generate", { prompt: "x", ...body }, { "x-request-id": reqId });
+    expect((await generate({ model: key }, "p-2")).status).toBe(400);
     const huge = "A".repeat(3000);
-    const asSize = await srv.api(
-      key,
-      "POST",
-      "/v1/generate",
-      { prompt: "x", size: huge },
-      { "x-request-id": "p-3" },
-    );
+    const asSize = await generate({ size: huge }, "p-3");
     expect(asSize.status).toBe(400);
     const body = (await asSize.json()) as { error: { message: string } };
     expect(body.error.message.length).toBeLessThan(300);
