@@ -238,6 +238,16 @@ describe("animal drawers", () => {
 });
 
 describe("animals in scenes", () => {
+  it("keeps an animal visible at night in the flat styles, which have no moonlit shading", async () => {
+    const heroes = { x0: 0.15, x1: 0.85, y0: 0.5, y1: 0.97 };
+    const pale = (r: number, g: number, b: number) => r + g + b > 3 * 70;
+    for (const prompt of ["an elephant at night, pixel art", "an elephant at night, minimalist poster"]) {
+      const lit = cluster(await render(prompt, 1), heroes, pale);
+      // The body, not only its moonlit outline (which alone came to about 450 pixels here).
+      expect(lit.count, prompt).toBeGreaterThan(SIZE * SIZE * 0.04);
+    }
+  });
+
   it("draws a fox: a cluster of fox-orange pixels where heroes stand, absent without the fox", async () => {
     const heroes = { x0: 0.15, x1: 0.85, y0: 0.5, y1: 0.97 };
     for (const seed of [1, 2, 3]) {

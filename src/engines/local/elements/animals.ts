@@ -145,6 +145,12 @@ class Figure {
     const x1 = this.lit > 0 ? 1 : 0;
     // By night the lit side takes the moon's cool light, which keeps a pale coat pale.
     const lit = this.ctx.pal.night ? mix(color, "#dce6ff", 0.32 * amount) : lighten(color, 0.2 * amount);
+    // The flat styles have no gradient, only its middle colour: by night that is the coat in the dark, as
+    // dark as the ground, so they take a moonlit coat instead.
+    if (this.ctx.flat && this.ctx.pal.night) {
+      this.parts.push(pathTag(d, `fill="${mix(color, "#dce6ff", 0.22 * amount)}"`));
+      return this;
+    }
     const fill = this.ctx.fg.linear(
       [
         [0, lit],
