@@ -4,6 +4,7 @@ import { LocalEngine } from "../../src/engines/local/index.js";
 import { parsePrompt } from "../../src/engines/local/prompt.js";
 import { composeStudio } from "../../src/engines/local/studio.js";
 import type { EngineRequest } from "../../src/engines/types.js";
+import { engineRequest } from "../helpers/engines.js";
 
 // The studio composer, spied on but still drawing: tells a studio render from a landscape without
 // comparing bytes against a stored hash.
@@ -15,19 +16,8 @@ const studioCalls = vi.mocked(composeStudio);
 
 const engine = new LocalEngine();
 
-function request(overrides: Partial<EngineRequest> = {}): EngineRequest {
-  return {
-    prompt: "A cinematic product photo of premium headphones on marble",
-    width: 256,
-    height: 256,
-    seed: 42,
-    format: "png",
-    images: [],
-    model: "local",
-    signal: new AbortController().signal,
-    ...overrides,
-  };
-}
+const request = (overrides: Partial<EngineRequest> = {}): EngineRequest =>
+  engineRequest({ prompt: "A cinematic product photo of premium headphones on marble", ...overrides });
 
 interface Pixels {
   data: Buffer;

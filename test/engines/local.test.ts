@@ -9,28 +9,12 @@ import { Layer } from "../../src/engines/local/svg.js";
 import { lighthouse } from "../../src/engines/local/elements/buildings.js";
 import { renderLayers } from "../../src/engines/local/raster.js";
 import { backdropKey, subjectRegion, surroundKey } from "../../src/engines/local/combine.js";
-import {
-  EngineError,
-  type EngineRequest,
-  type OutputFormat,
-  type SourceImage,
-} from "../../src/engines/types.js";
+import { EngineError, type OutputFormat, type SourceImage } from "../../src/engines/types.js";
+import { engineRequest } from "../helpers/engines.js";
 
 const engine = new LocalEngine();
 
-function request(overrides: Partial<EngineRequest> = {}): EngineRequest {
-  return {
-    prompt: "A serene mountain landscape at golden hour",
-    width: 256,
-    height: 256,
-    seed: 42,
-    format: "png",
-    images: [],
-    model: "local",
-    signal: new AbortController().signal,
-    ...overrides,
-  };
-}
+const request = engineRequest;
 
 async function source(prompt: string, width = 320, height = 240): Promise<SourceImage> {
   const r = await engine.generate(request({ prompt, width, height, format: "jpeg", seed: 7 }));

@@ -42,3 +42,18 @@ export class FailingEngine implements Engine {
     throw new EngineError("backend exploded");
   }
 }
+
+/** A request for the engines' own tests: 256x256 PNG, seed 42, a landscape prompt; any field overridden. */
+export function engineRequest(overrides: Partial<EngineRequest> = {}): EngineRequest {
+  return {
+    prompt: "A serene mountain landscape at golden hour",
+    width: 256,
+    height: 256,
+    seed: 42,
+    format: "png",
+    images: [],
+    model: "local",
+    signal: new AbortController().signal,
+    ...overrides,
+  };
+}
