@@ -1,6 +1,5 @@
 import { hkdfSync, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { makeDirSync } from "./dirs.js";
 import path from "node:path";
 import type { Config } from "./config.js";
 
@@ -27,7 +26,8 @@ interface StoredSecrets {
 
 /**
  * Settings win; what is not set is generated once and kept in `<data dir>/secrets.json` (mode 0600), so
- * that keys, hashes and encrypted images survive a restart.
+ * that keys, hashes and encrypted images survive a restart. The data dir exists (createServices makes it
+ * first, naming the setting if it cannot).
  */
 export function loadSecrets(config: Config): Secrets {
   const file = path.join(config.dataDir, "secrets.json");
@@ -45,7 +45,6 @@ export function loadSecrets(config: Config): Secrets {
     changed = true;
   }
   if (changed) {
-    makeDirSync(config.dataDir);
     writeFileSync(file, JSON.stringify(stored, null, 2) + "\n", { mode: 0o600 });
   }
   const masterKey = config.masterKey ?? Buffer.from(stored.masterKey!, "base64");

@@ -13,7 +13,6 @@ import type { Services } from "../services.js";
 import { ApiError, errorBody, errorReference, loggable, openaiErrorBody, type ErrorCode } from "../errors.js";
 import type { KeyScope } from "../domain/apikeys.js";
 import { presentedKey, requireScope, type AuthContext } from "./auth.js";
-import { hasValidChecksum } from "../domain/apikeys.js";
 import { andThen, isPending, settle, type MaybePromise } from "../maybe.js";
 import { registerOpenApi } from "./openapi.js";
 import { RequestLogger } from "./request-log.js";
@@ -155,20 +154,11 @@ export function buildApp(s: Services): FastifyInstance {
     const route = req.routeOptions;
     if (route.url !== undefined && parametric.has(route.url)) {
       const path = pathOf(req);
-      if (staticRoutes.get(path)?.has(req.method) === false) {
-        const wrong = methodNotAllowed(req, reply, path);
-        return andThen(countIfKeyed(req, reply), () => {
-          throw wrong;
-        });
-      }
+      if (staticRoutes.get(path)?.has(req.method) === false)
+        return refuse(req, reply, methodNotAllowed(req, reply, path));
     }
     const cfg = route.config;
-    if (cfg.serves && !cfg.serves(pathOf(req))) {
-      const wrong = noRoute(req, reply, pathOf(req));
-      return andThen(countIfKeyed(req, reply), () => {
-        throw wrong;
-      });
-    }
+    if (cfg.serves && !cfg.serves(pathOf(req))) return refuse(req, reply, noRoute(req, reply, pathOf(req)));
     if (cfg.auth === "admin") return s.admin.check(presentedKey(req));
     if (
       cfg.auth === "image" &&
@@ -192,16 +182,20 @@ export function buildApp(s: Services): FastifyInstance {
    */
   const countIfKeyed = (req: FastifyRequest, reply: FastifyReply): MaybePromise<void> => {
     const key = presentedKey(req);
-    if (key === undefined || !hasValidChecksum(key)) return;
-    let auth: MaybePromise<AuthContext | null>;
-    try {
-      auth = s.keys.authenticate(key);
-    } catch {
-      return;
-    }
-    if (isPending(auth)) auth = auth.catch(() => null);
-    return andThen(auth, (known) => (known ? countRequest(req, reply, known) : undefined));
+    if (key === undefined) return;
+    // authenticate answers a known key at once and fails only by rejecting (see KeyAuthenticator).
+    const auth = s.keys.authenticate(key);
+    if (!isPending(auth)) return countRequest(req, reply, auth);
+    return auth.then(
+      (known) => countRequest(req, reply, known),
+      () => undefined,
+    );
   };
+  /** A request refused before its route (no such path, a wrong method): counted for its key all the same. */
+  const refuse = (req: FastifyRequest, reply: FastifyReply, err: ApiError): MaybePromise<void> =>
+    andThen(countIfKeyed(req, reply), () => {
+      throw err;
+    });
   /** The key's request counted against its rate limit, whose state every answer to it carries. */
   const countRequest = (req: FastifyRequest, reply: FastifyReply, auth: AuthContext): MaybePromise<void> => {
     req.auth = auth;

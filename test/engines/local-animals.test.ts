@@ -1,7 +1,13 @@
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { LocalEngine } from "../../src/engines/local/index.js";
-import { parsePrompt, type SceneSpec, type Subject } from "../../src/engines/local/prompt.js";
+import {
+  ANIMALS,
+  parsePrompt,
+  type Animal,
+  type SceneSpec,
+  type Subject,
+} from "../../src/engines/local/prompt.js";
 import { buildPalette } from "../../src/engines/local/palette.js";
 import { renderLayers } from "../../src/engines/local/raster.js";
 import { createRng } from "../../src/engines/local/rng.js";
@@ -9,11 +15,9 @@ import { composeScene } from "../../src/engines/local/scene.js";
 import { Layer } from "../../src/engines/local/svg.js";
 import {
   ANIMAL_HEIGHT,
-  ANIMALS,
   animalGroup,
   drawAnimal,
   herdSize,
-  type Animal,
 } from "../../src/engines/local/elements/animals.js";
 import type { Ctx } from "../../src/engines/local/elements/context.js";
 

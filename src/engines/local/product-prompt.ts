@@ -5,27 +5,24 @@
 import { NAMED_COLORS } from "./color.js";
 import type { Subject } from "./prompt.js";
 
-export const PRODUCTS = [
-  "headphones",
-  "watch",
-  "sneakers",
-  "perfume",
-  "wine",
-  "beer",
-  "skincare",
-  "mug",
-  "cup",
-  "phone",
-  "camera",
-  "vase",
-  "lamp",
-  "box",
-] as const;
-export type ProductKind = (typeof PRODUCTS)[number];
+export type ProductKind =
+  | "headphones"
+  | "watch"
+  | "sneakers"
+  | "perfume"
+  | "wine"
+  | "beer"
+  | "skincare"
+  | "mug"
+  | "cup"
+  | "phone"
+  | "camera"
+  | "vase"
+  | "lamp"
+  | "box";
 
 /** "sweep": seamless paper curving from the backdrop into the floor, when the prompt names no surface. */
-export const SURFACES = ["marble", "wood", "concrete", "fabric", "sweep"] as const;
-export type Surface = (typeof SURFACES)[number];
+export type Surface = "marble" | "wood" | "concrete" | "fabric" | "sweep";
 
 /** Colour names (keys of NAMED_COLORS) bound to a part of a studio set: "red sneakers", "black velvet". */
 export interface StudioColors {
@@ -34,7 +31,7 @@ export interface StudioColors {
   backdrop: string | null;
 }
 
-export interface ProductReading {
+interface ProductReading {
   product: ProductKind | null;
   surface: Surface | null;
   studioColors: StudioColors;

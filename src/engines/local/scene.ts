@@ -66,6 +66,17 @@ const LAND: Subject[] = [
 const HEROES = ["robot", "cat", "dog", "person", "car", ...ANIMALS] as const;
 type Hero = (typeof HEROES)[number];
 
+/** What every composition starts from: the canvas in units (1000 tall), its palette and its two layers. */
+export interface Canvas {
+  W: number;
+  H: number;
+  /** Flat style: gradients collapse to solid colours and glows disappear. */
+  flat: boolean;
+  pal: Palette;
+  bg: Layer;
+  fg: Layer;
+}
+
 /** pixels: the longer side of the raster the foreground will be drawn at (sets the level of detail). */
 export function composeScene(spec: SceneSpec, rng: Rng, aspect: number, pixels: number): ComposedScene {
   const H = 1000;
@@ -77,7 +88,7 @@ export function composeScene(spec: SceneSpec, rng: Rng, aspect: number, pixels: 
   const has = (s: Subject): boolean => spec.subjects.has(s);
 
   // A product shot or still life stands on a studio set instead of in a landscape.
-  if (spec.product) return composeStudio(spec, rng, aspect, pixels);
+  if (spec.product) return composeStudio(spec, rng, { W, H, flat, pal, bg, fg }, pixels);
   const recognized = spec.subjects.size > 0 || spec.timeExplicit || spec.magical;
   if (spec.abstract || (!recognized && rng.fork("kind").chance(0.35))) {
     abstractPiece(spec, rng.fork("abstract"), bg, fg, W, H);

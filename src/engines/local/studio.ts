@@ -4,11 +4,10 @@
  * Soft things (backdrop, surface texture, shadows, reflection, steam, glow) go on the background layer.
  */
 import { darken, lighten, luminance, mix, NAMED_COLORS, saturate, toward } from "./color.js";
-import { buildPalette } from "./palette.js";
 import type { ProductKind, Surface } from "./product-prompt.js";
 import type { SceneSpec } from "./prompt.js";
 import type { Rng } from "./rng.js";
-import type { ComposedScene } from "./scene.js";
+import type { Canvas, ComposedScene } from "./scene.js";
 import { circle, ellipse, Layer, n, paint, pathTag, polygon, rect, smoothLine, type Point } from "./svg.js";
 import { drawProduct, PRODUCT_BOX, type Drawn, type ProductPaint } from "./elements/products.js";
 
@@ -157,13 +156,9 @@ function planeProjector(W: number, H: number, hy: number): (u: number, t: number
   };
 }
 
-export function composeStudio(spec: SceneSpec, rng: Rng, aspect: number, pixels: number): ComposedScene {
-  const H = 1000;
-  const W = H * aspect;
-  const flat = spec.style === "minimal" || spec.style === "pixel";
-  const pal = buildPalette(spec, rng.fork("palette"));
-  const bg = new Layer("b", flat);
-  const fg = new Layer("f", flat);
+/** The studio set on the canvas composeScene made (see Canvas); pixels as there. */
+export function composeStudio(spec: SceneSpec, rng: Rng, canvas: Canvas, pixels: number): ComposedScene {
+  const { W, H, flat, pal, bg, fg } = canvas;
   const kind: ProductKind = spec.product ?? "box";
   const surface = spec.surface ?? "sweep";
   const set = rng.fork("set");

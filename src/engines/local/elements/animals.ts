@@ -10,8 +10,6 @@ import { lightSide, type Ctx } from "./context.js";
 import { boundColor, groundShadow } from "./figures.js";
 import { shoreY } from "./terrain.js";
 
-export { ANIMALS, type Animal };
-
 export const isAnimal = (s: string): s is Animal => (ANIMALS as readonly string[]).includes(s);
 
 /** Height in units (the canvas is 1000 tall) of one animal standing alone in the foreground. */
