@@ -111,26 +111,31 @@ function fillHoles(g: Uint8Array, gw: number, gh: number): Uint8Array {
 const REGION_GRID = 96;
 
 /**
- * The subject of an image: the region of the backdrop key (see `backdropKey`) that most looks like what a
- * prompt means by "the person from image 1": large, central, low rather than high, and not a band across
- * the whole picture (a horizon, a ridge) nor something in the sky along the top (clouds). Null when no
- * region stands out, or when the key keeps most of the picture (a subject that fills the frame): then the
- * whole image is the subject.
+ * The subject of an image: the region of `surround` (its `surroundKey`) that most looks like what a prompt
+ * means by "the person from image 1": large, central, upright, reaching low, and not a band across the
+ * whole picture (a horizon, a ridge) nor something in the sky (clouds, a sun). Null when no region stands
+ * out, or when the key keeps most of the picture (a subject that fills the frame): then the whole image is
+ * the subject. `rows` (its `backdropKey`) is consulted only inside the region found, for the parts of the
+ * figure `surround` took for backdrop.
  */
-export async function subjectRegion(img: RawImage, key: Buffer, rowKey: Buffer): Promise<SubjectCut | null> {
+export async function subjectRegion(
+  img: RawImage,
+  surround: Buffer,
+  rows: Buffer,
+): Promise<SubjectCut | null> {
   const { width: w, height: h } = img;
   const cell = Math.max(1, Math.ceil(Math.max(w, h) / REGION_GRID));
   const gw = Math.ceil(w / cell);
   const gh = Math.ceil(h / cell);
   // A cell is the subject's when a quarter of its pixels are mostly kept: a limb thinner than a cell counts.
-  const on = new Uint8Array(gw * gh);
+  let on = new Uint8Array(gw * gh);
   for (let gy = 0; gy < gh; gy++) {
     for (let gx = 0; gx < gw; gx++) {
       let kept = 0;
       let count = 0;
       for (let y = gy * cell; y < Math.min(h, (gy + 1) * cell); y++) {
         for (let x = gx * cell; x < Math.min(w, (gx + 1) * cell); x++) {
-          if ((key[y * w + x] as number) > 128) kept++;
+          if ((surround[y * w + x] as number) > 128) kept++;
           count++;
         }
       }
@@ -139,10 +144,7 @@ export async function subjectRegion(img: RawImage, key: Buffer, rowKey: Buffer):
   }
   // A cell with nothing kept above or below it belongs to a line (a ridge, a horizon the key caught), not
   // to a figure, whose thinnest parts, its legs, stand upright; a thin level tail or arm goes with it.
-  const hairline = on.map((v, c) => (v && !on[c - gw] && !on[c + gw] ? 1 : 0));
-  hairline.forEach((v, c) => {
-    if (v) on[c] = 0;
-  });
+  on = on.map((v, c) => (v && (on[c - gw] || on[c + gw]) ? 1 : 0));
   // Connected regions (4-neighbours), each with its size, box and score.
   const label = new Int32Array(gw * gh).fill(-1);
   const regions: { cells: number; x0: number; y0: number; x1: number; y1: number; score: number }[] = [];
@@ -216,14 +218,9 @@ export async function subjectRegion(img: RawImage, key: Buffer, rowKey: Buffer):
   const padUp = Math.max(padY, Math.round((best.y1 - best.y0 + 1) * 0.3));
   const keep = new Set<number>();
   regions.forEach((r, id) => {
-    if (
-      r.x1 >= best.x0 - padX &&
-      r.x0 <= best.x1 + padX &&
-      r.y1 >= best.y0 - padUp &&
-      r.y0 <= best.y1 + padY
-    ) {
-      if (r.score > 0) keep.add(id);
-    }
+    const near =
+      r.x1 >= best.x0 - padX && r.x0 <= best.x1 + padX && r.y1 >= best.y0 - padUp && r.y0 <= best.y1 + padY;
+    if (near && r.score > 0) keep.add(id);
   });
   let grid: Uint8Array = new Uint8Array(gw * gh);
   for (let c = 0; c < gw * gh; c++) if (keep.has(label[c] as number)) grid[c] = 1;
@@ -271,7 +268,7 @@ export async function subjectRegion(img: RawImage, key: Buffer, rowKey: Buffer):
       const p = (by + y) * w + bx + x;
       // Either key may keep a pixel of the figure (the other may have taken its colour for backdrop); the
       // key is soft, so it is firmed up, and thin parts (limbs, ears) come out solid rather than ghostly.
-      const kept = Math.max(key[p] as number, rowKey[p] as number) / 255;
+      const kept = Math.max(surround[p] as number, rows[p] as number) / 255;
       const k = Math.min(1, Math.max(0, (kept - 0.2) / 0.5));
       const edge = (k * k * (3 - 2 * k) * (region[y * bw + x] as number)) / 255;
       const s = (solid[y * bw + x] as number) / 255;
