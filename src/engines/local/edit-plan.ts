@@ -125,6 +125,20 @@ const OVERLAY_FROM_SUBJECT: Partial<Record<Subject, Overlay>> = {
   ...Object.fromEntries(ANIMALS.map((a) => [a, a])),
 };
 
+/** Overlays that are things a picture may hold, rather than weather or light: what a combine takes. */
+const THINGS: ReadonlySet<Overlay> = new Set<Overlay>([
+  "cat",
+  "dog",
+  "robot",
+  "person",
+  "car",
+  "boat",
+  "house",
+  "castle",
+  "tree",
+  ...ANIMALS,
+]);
+
 export function planEdit(prompt: string, imageCount: number): EditPlan {
   const text = ` ${prompt
     .toLowerCase()
@@ -223,12 +237,7 @@ export function planEdit(prompt: string, imageCount: number): EditPlan {
     plan.overlays.push("sparkles");
   if (plan.combine) {
     // With two images, the nouns describe what to take from them, not what to draw.
-    plan.overlays = plan.overlays.filter(
-      (o) =>
-        !["cat", "dog", "robot", "person", "car", "boat", "house", "castle", "tree", ...ANIMALS].includes(
-          o,
-        ) || /\badd\b/.test(text),
-    );
+    if (!/\badd\b/.test(text)) plan.overlays = plan.overlays.filter((o) => !THINGS.has(o));
   }
 
   const recognized =
