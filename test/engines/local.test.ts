@@ -177,6 +177,34 @@ describe("LocalEngine basics", () => {
   });
 });
 
+describe("flat styles", () => {
+  it("draw a fading gradient as a wash of its average opacity, not an opaque slab", () => {
+    const flat = new Layer("f", true);
+    // Fog: clear, then three quarters, then clear again: on average three eighths.
+    expect(
+      flat.linear([
+        [0, "#ffffff", 0],
+        [0.5, "#ffffff", 0.75],
+        [1, "#ffffff", 0],
+      ]),
+    ).toBe("rgba(255,255,255,0.38)");
+    expect(
+      flat.linear([
+        [0, "#102030", 0],
+        [1, "#102030", 0.45],
+      ]),
+    ).toBe("rgba(16,32,48,0.23)");
+    // Opaque stops stay a plain colour, the middle one.
+    expect(
+      flat.linear([
+        [0, "#000000"],
+        [0.5, "#336699"],
+        [1, "#ffffff"],
+      ]),
+    ).toBe("#336699");
+  });
+});
+
 describe("renderLayers", () => {
   it("scales the soft layer up from its own small size, so its edges come out soft", async () => {
     // A 16 px background, black on the left and white on the right, under an empty foreground.

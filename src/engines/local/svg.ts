@@ -83,9 +83,27 @@ function stopTags(stops: Stop[]): string {
     .join("");
 }
 
+/**
+ * A gradient's flat stand-in: its middle stop's colour at the gradient's average opacity, so that a wash
+ * that fades in or out (fog, a reflection's fade) stays a wash rather than an opaque slab.
+ */
 function middle(stops: Stop[]): string {
-  const s = stops[Math.floor(stops.length / 2)] ?? stops[0];
-  return s ? s[1] : "#000000";
+  const first = stops[0];
+  const last = stops.at(-1);
+  const mid = stops[Math.floor(stops.length / 2)];
+  if (!first || !last || !mid) return "#000000";
+  const alpha = (stop: Stop) => stop[2] ?? 1;
+  // The mean over 0..1: the end stops' opacity before the first and after the last, straight between.
+  let opacity = first[0] * alpha(first) + (1 - last[0]) * alpha(last);
+  for (let i = 1; i < stops.length; i++) {
+    const a = stops[i - 1] as Stop;
+    const b = stops[i] as Stop;
+    opacity += ((b[0] - a[0]) * (alpha(a) + alpha(b))) / 2;
+  }
+  const hex = /^#([0-9a-f]{6})$/i.exec(mid[1]);
+  if (opacity >= 0.995 || !hex) return mid[1];
+  const v = parseInt(hex[1]!, 16);
+  return `rgba(${(v >> 16) & 255},${(v >> 8) & 255},${v & 255},${n2(opacity)})`;
 }
 
 export function polyline(points: Point[]): string {

@@ -46,11 +46,6 @@ export function snowfall(ctx: Ctx, amount: number): void {
 export function fogBand(ctx: Ctx, y: number, height: number, strength: number): void {
   const { fg, W, pal } = ctx;
   const color = mix(pal.haze, "#ffffff", pal.night ? 0.1 : 0.35);
-  // A flat gradient keeps only its middle colour, not its fade: draw a see-through band instead.
-  if (fg.flat) {
-    fg.add(pathTag(rect(-5, y - height / 4, W + 10, height / 2), paint(color, 0.4 * strength)));
-    return;
-  }
   const fill = fg.linear([
     [0, color, 0],
     [0.5, color, 0.75 * strength],
